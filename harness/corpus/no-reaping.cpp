@@ -1,0 +1,37 @@
+// BROKEN: fork per client, but nothing ever waits for the children: each one that exits
+// stays a zombie (state Z) until the server itself exits.
+#include "corpus_server.hpp"
+
+int main(int argc, char** argv) try {
+    const auto port = corpus::port_from_args(argc, argv);
+    corpus::ignore_sigpipe();
+    // BUG: no SIGCHLD handler (and no SIG_IGN): exited children are never reaped.
+    corpus::terminate_children_on_sigterm();
+    corpus::Fd listener = corpus::make_listener(port);
+
+    for (;;) {
+        sockaddr_storage peer{};
+        corpus::Fd conn = corpus::accept_client(listener.get(), peer);
+        if (!conn) {
+            if (errno != EINTR) std::perror("accept");
+            continue;
+        }
+        corpus::log_client(peer);
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            std::perror("fork");
+            continue;
+        }
+        if (pid == 0) {
+            corpus::become_child();
+            listener.reset();
+            corpus::echo_swapcase(conn.get());
+            conn.reset();
+            ::_exit(0);
+        }
+        conn.reset();
+    }
+} catch (const std::exception& error) {
+    std::fprintf(stderr, "no-reaping: %s\n", error.what());
+    return 1;
+}

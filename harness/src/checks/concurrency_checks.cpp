@@ -1,0 +1,142 @@
+// Checks on serving many clients: at once, each by its own process, and with
+// each process holding only the descriptors it needs.
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "byte_diff.hpp"
+#include "check_failure.hpp"
+#include "checks/probes.hpp"
+
+namespace labcheck {
+namespace {
+
+std::string concurrent(CheckContext& context) {
+    auto idle = connect_and_echo(context, "client A", client_message(0));
+    try {
+        auto second = connect_and_echo(context, "client B", client_message(1));
+    } catch (const CheckFailure& failure) {
+        throw CheckFailure(fmt::format(
+            "client A connected, was echoed once and then stayed connected without sending.\n"
+            "Meanwhile {}\nThe server is still busy with client A: it serves one client at a time.",
+            failure.what()));
+    }
+    idle.abort();
+
+    constexpr int kClients = 32;
+    auto deadline = Deadline::after(Millis(15000));
+    std::vector<Connection> clients;
+    for (int i = 1; i <= kClients; ++i) {
+        try {
+            clients.push_back(Connection::open(context.host, context.port, deadline));
+        } catch (const CheckFailure& failure) {
+            throw CheckFailure(fmt::format("client {} of {} opened at once: {}", i, kClients, failure.what()));
+        }
+    }
+    for (int i = 0; i < kClients; ++i) clients[i].send_all(client_message(i), deadline);
+    for (int i = 0; i < kClients; ++i) {
+        std::string expected = context.expected(client_message(i));
+        Received reply = clients[i].receive(expected.size(), deadline);
+        if (reply.data != expected)
+            throw CheckFailure(fmt::format(
+                "{} clients connected at once and each sent a line; client {} received {} "
+                "instead of {} — {}",
+                kClients, i + 1, quote_bytes(reply.data), quote_bytes(expected),
+                reply.describe_end(deadline.remaining())));
+    }
+    return fmt::format("an idle client did not block another; {} clients at once were all served", kClients);
+}
+
+std::string process_per_client(CheckContext& context) {
+    auto clients = open_clients(context, 3, "kept open together");
+    auto snapshot = context.view.snapshot();
+    std::map<pid_t, int> served_by;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        auto serving = find_serving(snapshot, clients[i]);
+        if (!serving.inode)
+            throw CheckFailure(fmt::format("client {}'s connection does not show up in /proc/net/tcp", i + 1));
+        if (serving.processes.empty())
+            throw CheckFailure(fmt::format(
+                "3 clients are connected at once. Client {} (port {}) is served by the listening "
+                "process itself ({}): no process was made for it.\nExpected: fork() after accept(), "
+                "and the child serves the client.",
+                i + 1, clients[i].local_port(), describe_processes(snapshot, snapshot.listeners())));
+        for (pid_t pid : serving.processes) {
+            if (auto other = served_by.find(pid); other != served_by.end())
+                throw CheckFailure(fmt::format(
+                    "clients {} and {} are both served by {}: each live connection should have "
+                    "a process of its own",
+                    other->second, i + 1, describe_process(snapshot, pid)));
+            served_by[pid] = static_cast<int>(i + 1);
+        }
+    }
+    return "3 live connections, 3 serving processes";
+}
+
+// What is wrong with the descriptors now; empty when all is well.
+std::string descriptor_problems(const CheckContext& context, const std::vector<Connection>& clients,
+                                bool& anyone_handed_off) {
+    auto snapshot = context.view.snapshot();
+    auto listener = snapshot.main_listener();
+    if (!listener) return fmt::format("no process holds the listening socket on port {} any more", context.port);
+    std::vector<ino_t> listening;
+    for (const auto& socket : snapshot.tcp)
+        if (socket.state == procfs::TcpState::listen) listening.push_back(socket.inode);
+
+    std::string problems;
+    anyone_handed_off = false;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        auto serving = find_serving(snapshot, clients[i]);
+        if (serving.processes.empty()) continue;  // served in the listener: nothing handed off
+        anyone_handed_off = true;
+        if (serving.listener_holds)
+            problems += fmt::format(
+                "- the listening process ({}) still holds client {}'s connection after handing it to {}: "
+                "the parent must close(connfd) after fork(), or the client never sees EOF\n",
+                describe_process(snapshot, *listener), i + 1, describe_process(snapshot, serving.processes.front()));
+        for (pid_t pid : serving.processes) {
+            if (context.in_baseline(pid)) continue;  // a pre-forked worker accepts by design
+            const auto& held = snapshot.sockets[pid];
+            bool holds_listener = std::any_of(listening.begin(), listening.end(), [&](ino_t inode) {
+                return std::find(held.begin(), held.end(), inode) != held.end();
+            });
+            if (holds_listener)
+                problems += fmt::format(
+                    "- {}, which serves client {}, still holds the listening socket: the child "
+                    "must close(listenfd) right after fork()\n",
+                    describe_process(snapshot, pid), i + 1);
+        }
+    }
+    return problems;
+}
+
+std::string fd_hygiene(CheckContext& context) {
+    auto clients = open_clients(context, 3, "kept open together");
+    bool handed_off = false;
+    std::string problems;
+    poll_until(Deadline::after(kSettleBudget), [&] {
+        problems = descriptor_problems(context, clients, handed_off);
+        return problems.empty();
+    });
+    if (!handed_off && problems.empty())
+        throw CheckSkipped("not applicable: every connection is served by the listening process itself, "
+                           "so no descriptor is handed to another process");
+    if (!problems.empty())
+        throw CheckFailure(fmt::format("with 3 clients connected, {} ms after their echoes:\n{}",
+                                       kSettleBudget.count(), problems.substr(0, problems.size() - 1)));
+    return "the parent holds only the listening socket, each child only its connection";
+}
+
+}  // namespace
+
+std::vector<CheckDefinition> concurrency_checks() {
+    return {
+        {"concurrent", "serves clients at the same time", false, false, concurrent},
+        {"process-per-client", "serves each connection in its own process", false, true, process_per_client},
+        {"fd-hygiene", "parent and children close the descriptors they do not use", false, true, fd_hygiene},
+    };
+}
+
+}  // namespace labcheck

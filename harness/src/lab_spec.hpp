@@ -1,0 +1,49 @@
+#pragma once
+// A lab's spec, read from its lab.toml: protocol, the checks it runs with their
+// points, the ones shown but expected to fail at this stage, and the hints.
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "protocol.hpp"
+
+namespace labcheck {
+
+struct CheckSpec {
+    std::string id;          // one of the ids in checks/registry
+    int points = 0;          // 0 for expected_to_fail checks
+    bool expected_to_fail = false;
+    std::string anchor;      // heading anchor in the lab text, e.g. "step-3-read-until-eof"
+    std::string step;        // the step's name as the student reads it, e.g. "Step 3: read until EOF"
+    std::vector<std::string> hints;  // level 1 nudges ... last level nearly gives it away
+};
+
+struct LabSpec {
+    std::string id;     // folder name, "01-iterative-echo"
+    int number = 0;     // 1
+    std::string title;  // "An iterative echo server"
+    Protocol protocol = Protocol::plain;
+    std::filesystem::path folder;  // where lab.toml lives
+    std::string text = "README.md";  // the lab text, relative to folder
+    std::vector<CheckSpec> checks;   // in the order they run and are shown
+
+    const CheckSpec* find(std::string_view check_id) const;
+};
+
+// A malformed or inconsistent spec: the message names the file, the place and the fix.
+class SpecError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Reads and validates folder/lab.toml. `known_check` says whether an id exists.
+LabSpec load_lab_spec(const std::filesystem::path& folder,
+                      bool (*known_check)(std::string_view id));
+
+// Parses spec text (for tests); `origin` names the file in error messages.
+LabSpec parse_lab_spec(std::string_view toml_text, const std::string& origin,
+                       bool (*known_check)(std::string_view id));
+
+}  // namespace labcheck

@@ -1,0 +1,49 @@
+#pragma once
+// Every wait in the harness is bounded: a Deadline says until when, poll_until
+// re-tests a condition (a socket, a /proc entry) until it holds or time is up.
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace labcheck {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+class Deadline {
+public:
+    static Deadline after(Millis budget) { return Deadline(Clock::now() + budget); }
+    explicit Deadline(Clock::time_point at) : at_(at) {}
+
+    bool expired() const { return Clock::now() >= at_; }
+    Millis remaining() const {
+        return std::max(Millis(0), std::chrono::duration_cast<Millis>(at_ - Clock::now()));
+    }
+    // For poll(2): whole milliseconds left, rounded up so we never spin at 0.
+    int poll_timeout() const {
+        auto left = at_ - Clock::now();
+        if (left <= Clock::duration::zero()) return 0;
+        return static_cast<int>(std::chrono::ceil<Millis>(left).count());
+    }
+    // The earlier of two deadlines: a step's own limit inside the whole run's ceiling.
+    Deadline capped_by(const Deadline& other) const { return Deadline(std::min(at_, other.at_)); }
+    Clock::time_point at() const { return at_; }
+
+private:
+    Clock::time_point at_;
+};
+
+// Re-tests `condition` every `interval` until it returns true (then true) or the
+// deadline passes (then false). The interval is the sampling rate of a state we
+// cannot be notified about (/proc), never a guess at how long something takes.
+template <typename Condition>
+bool poll_until(const Deadline& deadline, Condition condition, Millis interval = Millis(2)) {
+    for (;;) {
+        if (condition()) return true;
+        if (deadline.expired()) return false;
+        std::this_thread::sleep_for(std::min(interval, deadline.remaining()));
+    }
+}
+
+}  // namespace labcheck

@@ -1,0 +1,51 @@
+#pragma once
+// Typed view of the process table in /proc: who is alive, who is whose parent,
+// who is a zombie. Parsed from text so tests can feed fixtures.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace labcheck::procfs {
+
+struct ProcessInfo {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    char state = '?';  // R S D Z T t X I, as in /proc/PID/stat
+    pid_t pgrp = 0;
+    pid_t session = 0;
+    unsigned long long start_ticks = 0;  // field 22: clock ticks after boot
+    std::string comm;
+
+    bool is_zombie() const { return state == 'Z' || state == 'X'; }
+};
+
+// Parses the single line of /proc/PID/stat. comm may hold spaces and ')'.
+std::optional<ProcessInfo> parse_stat(std::string_view line);
+
+// Every process visible under `proc_root` (normally /proc). Processes that vanish
+// while we read are skipped, not errors.
+std::vector<ProcessInfo> read_processes(const std::filesystem::path& proc_root = "/proc");
+
+std::optional<ProcessInfo> read_process(pid_t pid,
+                                        const std::filesystem::path& proc_root = "/proc");
+
+// The processes whose chain of parents leads to `ancestor` (not `ancestor` itself),
+// in no particular order.
+std::vector<ProcessInfo> descendants_of(pid_t ancestor, const std::vector<ProcessInfo>& table);
+
+// /proc/PID/syscall: "running", or the number of the system call the process is
+// blocked in (first field). nullopt when unreadable or malformed.
+struct SyscallState {
+    bool running = false;
+    long number = -1;
+};
+std::optional<SyscallState> parse_syscall(std::string_view text);
+std::optional<SyscallState> read_syscall(pid_t pid,
+                                         const std::filesystem::path& proc_root = "/proc");
+
+}  // namespace labcheck::procfs

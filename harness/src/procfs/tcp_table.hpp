@@ -1,0 +1,72 @@
+#pragma once
+// Typed view of /proc/net/tcp and /proc/net/tcp6 and of which process holds which
+// socket: the same sources `ss -tanp` reads.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace labcheck::procfs {
+
+// Kernel numbering (include/net/tcp_states.h).
+enum class TcpState {
+    established = 1,
+    syn_sent,
+    syn_recv,
+    fin_wait1,
+    fin_wait2,
+    time_wait,
+    close,
+    close_wait,
+    last_ack,
+    listen,
+    closing,
+    new_syn_recv,
+};
+
+// The names `netstat` prints: ESTABLISHED, TIME_WAIT, CLOSE_WAIT, LISTEN, ...
+std::string_view to_string(TcpState state);
+
+struct Endpoint {
+    std::string address;  // printable: "127.0.0.1", "::1", "::ffff:127.0.0.1", "0.0.0.0", "::"
+    std::uint16_t port = 0;
+};
+
+struct TcpSocket {
+    Endpoint local;
+    Endpoint remote;
+    TcpState state = TcpState::close;
+    unsigned long tx_queue = 0;  // bytes sent but not yet acknowledged
+    unsigned long rx_queue = 0;  // bytes received but not yet read by the process
+    uid_t uid = 0;
+    ino_t inode = 0;  // 0 for sockets no process holds (TIME_WAIT, orphans)
+    bool ipv6 = false;
+};
+
+// Parses the whole text of /proc/net/tcp (ipv6 = false) or /proc/net/tcp6
+// (ipv6 = true), header line included. Malformed rows are skipped.
+std::vector<TcpSocket> parse_tcp_table(std::string_view text, bool ipv6);
+
+// Both tables of the calling process's network namespace.
+std::vector<TcpSocket> read_tcp_sockets(const std::filesystem::path& proc_root = "/proc");
+
+// "socket:[12345]" -> 12345; anything else -> nullopt.
+std::optional<ino_t> parse_socket_link(std::string_view link_target);
+
+// Socket inodes among the open descriptors of `pid` (empty if it is gone or unreadable).
+std::vector<ino_t> socket_inodes_of(pid_t pid, const std::filesystem::path& proc_root = "/proc");
+
+// Which of `candidates` hold the socket `inode` open.
+std::vector<pid_t> holders_of(ino_t inode, const std::vector<pid_t>& candidates,
+                              const std::filesystem::path& proc_root = "/proc");
+
+// Every process on the system that holds `inode` (slow: reads every /proc/PID/fd).
+std::vector<pid_t> find_holders_anywhere(ino_t inode,
+                                         const std::filesystem::path& proc_root = "/proc");
+
+}  // namespace labcheck::procfs

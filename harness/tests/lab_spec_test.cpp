@@ -1,0 +1,314 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <unistd.h>
+
+#include "lab_spec.hpp"
+
+using namespace labcheck;
+
+namespace {
+
+// The stable check ids of DESIGN.md.
+constexpr std::array<std::string_view, 18> kIds = {
+    "listens",    "echo",         "all-bytes",           "large-payload", "fragmented",
+    "eof",        "sequential",   "concurrent",          "process-per-client",
+    "fd-hygiene", "no-zombies",   "zombie-burst",        "accept-after-signal",
+    "client-reset", "restart",    "shutdown",            "close-wait",    "ipv6",
+};
+
+bool known(std::string_view id) { return std::find(kIds.begin(), kIds.end(), id) != kIds.end(); }
+
+const std::string kOrigin = "labs/01-iterative-echo/lab.toml";
+
+const std::string kValid = R"(title = "An iterative echo server"
+protocol = "plain"
+
+[[check]]
+id = "listens"
+points = 10
+step = "Step 1: Create a socket, bind and listen"
+anchor = "step-1-create-a-socket-bind-and-listen"
+hints = ["nudge", "more", "nearly gives it away"]
+
+[[check]]
+id = "concurrent"
+expected_to_fail = true
+step = "Step 5: One client at a time"
+anchor = "step-5-one-client-at-a-time"
+hints = ["lab 03 fixes this"]
+)";
+
+// The SpecError message parsing `text` gives; fails the test when it parses.
+std::string error_of(const std::string& text) {
+    try {
+        parse_lab_spec(text, kOrigin, known);
+    } catch (const SpecError& error) {
+        const std::string message = error.what();
+        CHECK(message.find('\n') == std::string::npos);  // one line
+        return message;
+    }
+    FAIL("parsed without error: " << text);
+    return "";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const std::size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+// GitHub's heading anchor: lowercase, punctuation dropped, spaces to hyphens.
+std::string github_anchor(const std::string& heading) {
+    std::string anchor;
+    for (unsigned char c : heading) {
+        if (std::isalnum(c) || c == '-' || c == '_') {
+            anchor += static_cast<char>(std::tolower(c));
+        } else if (c == ' ') {
+            anchor += '-';
+        }
+    }
+    return anchor;
+}
+
+}  // namespace
+
+TEST_CASE("lab_spec: a valid spec is read whole") {
+    const LabSpec spec = parse_lab_spec(kValid, kOrigin, known);
+    CHECK(spec.id == "01-iterative-echo");
+    CHECK(spec.number == 1);
+    CHECK(spec.title == "An iterative echo server");
+    CHECK(spec.protocol == Protocol::plain);
+    CHECK(spec.text == "README.md");
+    CHECK(spec.folder == std::filesystem::path("labs/01-iterative-echo"));
+    REQUIRE(spec.checks.size() == 2);
+
+    const CheckSpec& listens = spec.checks[0];
+    CHECK(listens.id == "listens");
+    CHECK(listens.points == 10);
+    CHECK_FALSE(listens.expected_to_fail);
+    CHECK(listens.step == "Step 1: Create a socket, bind and listen");
+    CHECK(listens.anchor == "step-1-create-a-socket-bind-and-listen");
+    CHECK(listens.hints == std::vector<std::string>{"nudge", "more", "nearly gives it away"});
+
+    const CheckSpec& concurrent = spec.checks[1];
+    CHECK(concurrent.expected_to_fail);
+    CHECK(concurrent.points == 0);
+
+    CHECK(spec.find("concurrent") == &spec.checks[1]);
+    CHECK(spec.find("echo") == nullptr);
+}
+
+TEST_CASE("lab_spec: optional keys") {
+    std::string text = replace(kValid, "protocol = \"plain\"", "protocol = \"swapcase\"\ntext = \"LAB.md\"");
+    text = replace(text, "expected_to_fail = true", "expected_to_fail = true\npoints = 0");
+    const LabSpec spec = parse_lab_spec(text, "spec.toml", known);
+    CHECK(spec.protocol == Protocol::swapcase);
+    CHECK(spec.text == "LAB.md");
+    CHECK(spec.checks[1].points == 0);
+    CHECK(spec.id.empty());  // not inside a lab folder
+    CHECK(spec.number == 0);
+}
+
+TEST_CASE("lab_spec: TOML syntax errors give the line") {
+    const std::string message = error_of(replace(kValid, "points = 10", "points = = 10"));
+    CHECK(message.rfind(kOrigin + ":6: not valid TOML", 0) == 0);
+}
+
+TEST_CASE("lab_spec: unknown keys are caught with a suggestion") {
+    CHECK(error_of(replace(kValid, "points = 10", "pionts = 10")) ==
+          kOrigin + ":6: unknown key \"pionts\" in check \"listens\" (did you mean \"points\"? "
+                    "allowed: id, points, expected_to_fail, step, anchor, hints)");
+    const std::string top = error_of(replace(kValid, "title =", "titel ="));
+    CHECK(top.rfind(kOrigin + ":1: unknown key \"titel\" (did you mean \"title\"?", 0) == 0);
+    const std::string far = error_of(replace(kValid, "points = 10", "colour = 10"));
+    CHECK(far.find("did you mean") == std::string::npos);
+    CHECK(far.find("allowed: id, points") != std::string::npos);
+}
+
+TEST_CASE("lab_spec: unknown check ids name the known ones") {
+    const std::string message = error_of(replace(kValid, "id = \"listens\"", "id = \"eccho\""));
+    CHECK(message.rfind(kOrigin + ":5: unknown check id \"eccho\" (did you mean \"echo\"? known: "
+                                  "listens, echo, all-bytes,",
+                        0) == 0);
+    CHECK(message.find("ipv6)") != std::string::npos);
+
+    const std::string missing = error_of(replace(kValid, "id = \"listens\"\n", ""));
+    CHECK(missing.rfind(kOrigin + ":4: missing id in check #1; add id = \"echo\"", 0) == 0);
+}
+
+TEST_CASE("lab_spec: duplicate check ids") {
+    const std::string text = replace(kValid, "id = \"concurrent\"", "id = \"listens\"");
+    CHECK(error_of(text) == kOrigin + ":11: check id \"listens\" appears twice (first at line 4); "
+                                      "each check may be listed once, remove one");
+}
+
+TEST_CASE("lab_spec: points") {
+    CHECK(error_of(replace(kValid, "points = 10", "points = -5")) ==
+          kOrigin + ":6: points in check \"listens\" must not be negative (got -5); use 0 or more");
+    CHECK(error_of(replace(kValid, "points = 10", "points = 2.5"))
+              .find(":6: points in check \"listens\" must be a whole number") != std::string::npos);
+    CHECK(error_of(replace(kValid, "points = 10", "points = \"10\""))
+              .find("must be a whole number, not a string") != std::string::npos);
+    CHECK(error_of(replace(kValid, "expected_to_fail = true", "expected_to_fail = true\npoints = 5")) ==
+          kOrigin + ":14: check \"concurrent\" is expected_to_fail, so it is not graded: remove "
+                    "points = 5 (or make it graded by removing expected_to_fail)");
+    CHECK(error_of(replace(kValid, "points = 10\n", "")) ==
+          kOrigin + ":4: check \"listens\" has no points; add points = N (or expected_to_fail = "
+                    "true if it is shown but not graded at this stage)");
+    CHECK(error_of(replace(kValid, "expected_to_fail = true", "expected_to_fail = \"yes\""))
+              .find(":13: expected_to_fail in check \"concurrent\" must be true or false") !=
+          std::string::npos);
+}
+
+TEST_CASE("lab_spec: title and protocol") {
+    CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"\n", "")) ==
+          kOrigin + ": missing title; add the lab's name, e.g. title = \"An iterative echo server\"");
+    CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"", "title = 1"))
+              .rfind(kOrigin + ":1: title must be a string", 0) == 0);
+    CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"", "title = \"\""))
+              .rfind(kOrigin + ":1: title is empty", 0) == 0);
+    CHECK(error_of(replace(kValid, "protocol = \"plain\"\n", "")) ==
+          kOrigin + ": missing protocol; add protocol = \"plain\" or protocol = \"swapcase\"");
+    CHECK(error_of(replace(kValid, "\"plain\"", "\"swap\"")) ==
+          kOrigin + ":2: unknown protocol \"swap\" (use \"plain\" or \"swapcase\")");
+}
+
+TEST_CASE("lab_spec: checks must exist and be [[check]] tables") {
+    const std::string head = "title = \"t\"\nprotocol = \"plain\"\n";
+    CHECK(error_of(head) == kOrigin + ": no checks; add at least one [[check]] table with id, "
+                                      "points, step, anchor and hints");
+    CHECK(error_of(head + "check = []\n") ==
+          kOrigin + ":3: no checks; add at least one [[check]] table");
+    CHECK(error_of(head + "[check]\nid = \"echo\"\n")
+              .rfind(kOrigin + ":3: check must be a list of tables: write [[check]]", 0) == 0);
+}
+
+TEST_CASE("lab_spec: step and anchor") {
+    CHECK(error_of(replace(kValid, "step = \"Step 1: Create a socket, bind and listen\"\n", ""))
+              .rfind(kOrigin + ":4: missing step in check \"listens\"; add step = ", 0) == 0);
+    CHECK(error_of(replace(kValid, "anchor = \"step-1-create-a-socket-bind-and-listen\"\n", ""))
+              .rfind(kOrigin + ":4: missing anchor in check \"listens\"", 0) == 0);
+    CHECK(error_of(replace(kValid, "anchor = \"step-1-create-a-socket-bind-and-listen\"",
+                           "anchor = \"#Step 1\""))
+              .rfind(kOrigin + ":8: anchor \"#Step 1\" in check \"listens\" is not a heading anchor",
+                     0) == 0);
+}
+
+TEST_CASE("lab_spec: hints must be a non-empty array of strings") {
+    const std::string fix = "hints in check \"listens\" must be a non-empty array of strings";
+    const std::string line = "hints = [\"nudge\", \"more\", \"nearly gives it away\"]";
+    CHECK(error_of(replace(kValid, line, "hints = []")) ==
+          kOrigin + ":9: " + fix +
+              ", e.g. hints = [\"a nudge\", \"a stronger hint\", \"nearly the answer\"]");
+    CHECK(error_of(replace(kValid, line, "hints = \"nudge\"")).rfind(kOrigin + ":9: " + fix, 0) ==
+          0);
+    CHECK(error_of(replace(kValid, line, "hints = [\"nudge\", 2]")).rfind(kOrigin + ":9: " + fix, 0) ==
+          0);
+    CHECK(error_of(replace(kValid, line, "hints = [\"\"]")).rfind(kOrigin + ":9: " + fix, 0) == 0);
+    CHECK(error_of(replace(kValid, line + "\n", ""))
+              .rfind(kOrigin + ":4: missing hints in check \"listens\"; " + fix, 0) == 0);
+}
+
+TEST_CASE("lab_spec: load_lab_spec reads folder/lab.toml") {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("lab_spec_test_" + std::to_string(::getpid()));
+    const std::filesystem::path folder = dir / "07-test-lab";
+    std::filesystem::create_directories(folder);
+
+    SUBCASE("missing lab.toml") {
+        try {
+            load_lab_spec(folder, known);
+            FAIL("no error");
+        } catch (const SpecError& error) {
+            CHECK(std::string(error.what()) ==
+                  (folder / "lab.toml").string() +
+                      ": missing; a lab folder holds lab.toml (its spec), README.md and server.cpp");
+        }
+    }
+    SUBCASE("missing folder") {
+        CHECK_THROWS_WITH_AS(load_lab_spec(dir / "08-nowhere", known),
+                             ((dir / "08-nowhere").string() + ": no such lab folder").c_str(),
+                             SpecError);
+    }
+    SUBCASE("a spec is read, its id and number from the folder") {
+        std::ofstream(folder / "lab.toml") << kValid;
+        const LabSpec spec = load_lab_spec(folder, known);
+        CHECK(spec.id == "07-test-lab");
+        CHECK(spec.number == 7);
+        CHECK(spec.folder == folder);
+        CHECK(spec.checks.size() == 2);
+        // A trailing slash names the same folder.
+        CHECK(load_lab_spec(folder.string() + "/", known).id == "07-test-lab");
+    }
+    SUBCASE("errors name the file") {
+        std::ofstream(folder / "lab.toml") << kValid + "oops\n";
+        CHECK_THROWS_AS(load_lab_spec(folder, known), SpecError);
+        try {
+            load_lab_spec(folder, known);
+        } catch (const SpecError& error) {
+            CHECK(std::string(error.what()).rfind((folder / "lab.toml").string() + ":", 0) == 0);
+        }
+    }
+    SUBCASE("a folder not named NN-name") {
+        const std::filesystem::path odd = dir / "lab";
+        std::filesystem::create_directories(odd);
+        std::ofstream(odd / "lab.toml") << kValid;
+        CHECK_THROWS_WITH_AS(load_lab_spec(odd, known),
+                             doctest::Contains("a lab folder's name must be NN-name"), SpecError);
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lab_spec: the kit's labs are valid and grade 100 points each") {
+    const std::filesystem::path labs = std::filesystem::path(KIT_DIR) / "labs";
+    // The checks each lab grades, by DESIGN.md.
+    const std::vector<std::string> base = {"listens",    "echo", "all-bytes", "large-payload",
+                                           "fragmented", "eof",  "sequential"};
+    std::vector<std::set<std::string>> graded_by_lab(6);
+    graded_by_lab[1] = {base.begin(), base.end()};
+    graded_by_lab[2] = graded_by_lab[1];
+    graded_by_lab[3] = graded_by_lab[2];
+    graded_by_lab[3].insert({"concurrent", "process-per-client", "fd-hygiene"});
+    graded_by_lab[4] = graded_by_lab[3];
+    graded_by_lab[4].insert({"no-zombies", "zombie-burst", "accept-after-signal"});
+    graded_by_lab[5] = graded_by_lab[4];
+    graded_by_lab[5].insert({"client-reset", "restart", "shutdown", "close-wait", "ipv6"});
+
+    int seen = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(labs)) {
+        if (!entry.is_directory() || !std::filesystem::exists(entry.path() / "lab.toml")) continue;
+        CAPTURE(entry.path().string());
+        const LabSpec spec = load_lab_spec(entry.path(), known);
+        ++seen;
+        CHECK(spec.id == entry.path().filename().string());
+        CHECK(spec.protocol == (spec.number == 1 ? Protocol::plain : Protocol::swapcase));
+
+        int total = 0;
+        std::set<std::string> graded;
+        for (const CheckSpec& check : spec.checks) {
+            CAPTURE(check.id);
+            CHECK(known(check.id));
+            CHECK(check.hints.size() >= 2);
+            CHECK(check.anchor == github_anchor(check.step));
+            CHECK(check.step.rfind("Step ", 0) == 0);
+            if (check.expected_to_fail) {
+                CHECK(check.points == 0);
+            } else {
+                CHECK(check.points > 0);
+                total += check.points;
+                graded.insert(check.id);
+            }
+        }
+        CHECK(total == 100);
+        if (spec.number >= 1 && spec.number <= 5) CHECK(graded == graded_by_lab[spec.number]);
+    }
+    CHECK(seen >= 5);
+}

@@ -1,0 +1,183 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "report/report.hpp"
+
+using namespace labcheck;
+using namespace std::chrono_literals;
+
+namespace {
+
+CheckResult result(std::string id, Status status, int points, int max_points) {
+    CheckResult check;
+    check.id = std::move(id);
+    check.title = "title of " + check.id;
+    check.status = status;
+    check.points = points;
+    check.max_points = max_points;
+    check.duration = 12ms;
+    return check;
+}
+
+RunReport sample() {
+    RunReport report;
+    report.lab = "03-fork-per-client";
+    report.server = "build/labs/03-fork-per-client/server";
+    report.port = 41205;
+    report.protocol = "swapcase";
+    report.duration = 812ms;
+
+    report.checks.push_back(result("listens", Status::pass, 10, 10));
+
+    CheckResult eof = result("eof", Status::fail, 0, 20);
+    eof.message = "the server did not close the connection\nwithin 2 s of the client's EOF";
+    eof.hint = "Step 3: Read until EOF (README.md#step-3-read-until-eof): read() returns 0";
+    eof.log_tail = "accepted a client\nread: Connection reset by peer\n";
+    report.checks.push_back(eof);
+
+    CheckResult hygiene = result("fd-hygiene", Status::skip, 0, 20);
+    hygiene.message = "no connection is served by another process";
+    report.checks.push_back(hygiene);
+
+    CheckResult zombies = result("no-zombies", Status::fail, 0, 0);
+    zombies.expected_to_fail = true;
+    zombies.message = "2 zombies remain";
+    zombies.hint = "lab 04 fixes this";
+    report.checks.push_back(zombies);
+
+    CheckResult crashed = result("concurrent", Status::error, 0, 50);
+    crashed.message = "labcheck could not start a client: Too many open files";
+    report.checks.push_back(crashed);
+    return report;
+}
+
+}  // namespace
+
+TEST_CASE("report: scores count graded checks only") {
+    const RunReport report = sample();
+    CHECK(report.score() == 10);
+    CHECK(report.max_score() == 100);
+    CHECK_FALSE(report.all_graded_passed());
+    CHECK(to_string(Status::pass) == "pass");
+    CHECK(to_string(Status::fail) == "fail");
+    CHECK(to_string(Status::skip) == "skip");
+    CHECK(to_string(Status::error) == "error");
+
+    RunReport passing;
+    passing.checks.push_back(result("listens", Status::pass, 10, 10));
+    CheckResult expected = result("concurrent", Status::fail, 0, 0);
+    expected.expected_to_fail = true;
+    passing.checks.push_back(expected);
+    CHECK(passing.all_graded_passed());
+    CHECK(passing.max_score() == 10);
+}
+
+TEST_CASE("report: JSON has the documented fields") {
+    const nlohmann::json json = nlohmann::json::parse(render_json(sample()));
+    CHECK(json["lab"] == "03-fork-per-client");
+    CHECK(json["server"] == "build/labs/03-fork-per-client/server");
+    CHECK(json["port"] == 41205);
+    CHECK(json["protocol"] == "swapcase");
+    CHECK(json["score"] == 10);
+    CHECK(json["max_score"] == 100);
+    CHECK(json["duration_ms"] == 812);
+    REQUIRE(json["checks"].size() == 5);
+
+    const nlohmann::json& eof = json["checks"][1];
+    CHECK(eof["id"] == "eof");
+    CHECK(eof["title"] == "title of eof");
+    CHECK(eof["status"] == "fail");
+    CHECK(eof["points"] == 0);
+    CHECK(eof["max_points"] == 20);
+    CHECK(eof["expected_to_fail"] == false);
+    CHECK(eof["message"] == "the server did not close the connection\nwithin 2 s of the client's EOF");
+    CHECK(eof["hint"].get<std::string>().find("step-3-read-until-eof") != std::string::npos);
+    CHECK(eof["log_tail"] == "accepted a client\nread: Connection reset by peer\n");
+    CHECK(eof["duration_ms"] == 12);
+
+    CHECK(json["checks"][2]["status"] == "skip");
+    CHECK(json["checks"][3]["expected_to_fail"] == true);
+    CHECK(json["checks"][4]["status"] == "error");
+}
+
+TEST_CASE("report: JSON keeps the documented key order and 2-space indent") {
+    const std::string text = render_json(sample());
+    CHECK(text.rfind("{\n  \"lab\": \"03-fork-per-client\",\n  \"server\":", 0) == 0);
+    CHECK(text.find("\"score\"") < text.find("\"max_score\""));
+    CHECK(text.find("\"max_score\"") < text.find("\"checks\""));
+}
+
+TEST_CASE("report: JSON survives a server log that is not UTF-8") {
+    RunReport report = sample();
+    report.checks[1].log_tail = std::string("bad \xff\xfe bytes\n");
+    const nlohmann::json json = nlohmann::json::parse(render_json(report));
+    CHECK(json["checks"][1]["log_tail"].get<std::string>().find("bytes") != std::string::npos);
+}
+
+TEST_CASE("report: text without colour") {
+    const std::string text = render_text(sample(), TextStyle{false});
+    CAPTURE(text);
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.rfind("lab 03-fork-per-client (protocol swapcase): checking "
+                     "build/labs/03-fork-per-client/server on port 41205\n",
+                     0) == 0);
+    CHECK(text.find("\nPASS   listens     10/10  title of listens\n") != std::string::npos);
+    CHECK(text.find("\nFAIL   eof          0/20  title of eof\n"
+                    "       the server did not close the connection\n"
+                    "       within 2 s of the client's EOF\n"
+                    "       hint: Step 3: Read until EOF (README.md#step-3-read-until-eof): "
+                    "read() returns 0\n"
+                    "       server log (last lines):\n"
+                    "         accepted a client\n"
+                    "         read: Connection reset by peer\n") != std::string::npos);
+    CHECK(text.find("\nSKIP   fd-hygiene   0/20  title of fd-hygiene\n"
+                    "       skipped: no connection is served by another process\n") !=
+          std::string::npos);
+    CHECK(text.find("\nFAIL (expected at this stage)  no-zombies  title of no-zombies\n"
+                    "       2 zombies remain\n"
+                    "       hint: lab 04 fixes this\n") != std::string::npos);
+    CHECK(text.find("\nERROR  concurrent   0/50  title of concurrent\n"
+                    "       labcheck could not start a client: Too many open files\n") !=
+          std::string::npos);
+    CHECK(text.find("\n\nscore: 10/100 — 1 check failed: eof; 1 could not run: concurrent; "
+                    "1 skipped: fd-hygiene\n") != std::string::npos);
+    CHECK(text.back() == '\n');
+}
+
+TEST_CASE("report: text summary names the failed checks, or says all passed") {
+    RunReport report;
+    report.lab = "01-iterative-echo";
+    report.protocol = "plain";
+    report.checks.push_back(result("listens", Status::pass, 30, 30));
+    report.checks.push_back(result("echo", Status::fail, 0, 40));
+    report.checks.push_back(result("eof", Status::fail, 0, 30));
+    CHECK(render_text(report, {}).find("\nscore: 30/100 — 2 checks failed: echo, eof\n") !=
+          std::string::npos);
+
+    report.checks[1].status = Status::pass;
+    report.checks[1].points = 40;
+    report.checks[2].status = Status::pass;
+    report.checks[2].points = 30;
+    CheckResult expected = result("concurrent", Status::fail, 0, 0);
+    expected.expected_to_fail = true;
+    report.checks.push_back(expected);
+    const std::string text = render_text(report, {});
+    CHECK(text.find("\nscore: 100/100 — every graded check passed\n") != std::string::npos);
+    CHECK(text.find("FAIL (expected at this stage)  concurrent") != std::string::npos);
+
+    // An ungraded check that passes says it is not graded.
+    report.checks[3].status = Status::pass;
+    CHECK(render_text(report, {}).find("PASS   concurrent      -  title of concurrent  (not graded "
+                                       "at this stage)\n") != std::string::npos);
+}
+
+TEST_CASE("report: text with colour") {
+    const std::string text = render_text(sample(), TextStyle{true});
+    CHECK(text.find('\x1b') != std::string::npos);
+    CHECK(text.find("\x1b[32mPASS\x1b[0m") != std::string::npos);
+    CHECK(text.find("\x1b[31mFAIL\x1b[0m") != std::string::npos);
+    CHECK(text.find("\x1b[33mFAIL (expected at this stage)\x1b[0m") != std::string::npos);
+    CHECK(text.find("\x1b[33mSKIP\x1b[0m") != std::string::npos);
+    CHECK(text.find("\x1b[1m\x1b[31mscore: 10/100") != std::string::npos);
+}
