@@ -11,9 +11,14 @@ packages=(
   libpugixml-dev
   iproute2 procps psmisc netcat-openbsd
 )
-if [[ "${1:-}" == "--with-stress" ]]; then
-  packages+=(stress-ng)
-fi
+quiet=0
+for argument in "$@"; do
+  case "$argument" in
+    --with-stress) packages+=(stress-ng) ;;  # for the repeated-runs-under-load script
+    --quiet) quiet=1 ;;
+    *) echo "install-deps: unknown option $argument (known: --with-stress --quiet)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,7 +28,7 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: all build packages are present"
+  ((quiet)) || echo "install-deps: all build packages are present"
   exit 0
 fi
 

@@ -35,7 +35,7 @@ namespace corpus {
 
 // A file descriptor that closes itself.
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) noexcept : fd_(fd) {}
     Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
@@ -56,7 +56,7 @@ public:
         fd_ = fd;
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -99,8 +99,7 @@ inline Fd bound_socket(std::uint16_t port, ListenerOptions options = {}) {
     }
     const int on = 1;
     const int off = 0;
-    if (options.reuseaddr &&
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
+    if (options.reuseaddr && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
         throw_errno("setsockopt(SO_REUSEADDR)");
     if (ipv6) {
         if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0)
@@ -214,7 +213,7 @@ inline void echo_swapcase(int fd) {
 
 // sigaction() with an empty mask; flags as given (SA_RESTART or 0: the servers show which).
 inline void on_signal(int signal_number, void (*handler)(int), int flags) {
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = handler;
     sigemptyset(&action.sa_mask);
     action.sa_flags = flags;
@@ -223,7 +222,9 @@ inline void on_signal(int signal_number, void (*handler)(int), int flags) {
 }
 
 // A write to a connection the client reset then fails with EPIPE instead of killing us.
-inline void ignore_sigpipe() { on_signal(SIGPIPE, SIG_IGN, 0); }
+inline void ignore_sigpipe() {
+    on_signal(SIGPIPE, SIG_IGN, 0);
+}
 
 // SIGCHLD handler: reaps every child that has exited (one signal may stand for many),
 // without blocking, and leaves errno as the interrupted code had it.
@@ -239,7 +240,7 @@ inline void reap_children(int) {
 // reaches our process group: ourselves (ignored from now on) and every descendant that
 // stayed in it, grandchildren included.
 inline void terminate_children_and_exit(int) {
-    struct sigaction ignore{};
+    struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGTERM, &ignore, nullptr);
     ::kill(0, SIGTERM);
@@ -254,7 +255,7 @@ inline void terminate_children_and_exit(int) {
 // shell's jobs already lead one: then this changes nothing).
 inline void terminate_children_on_sigterm() {
     if (::getpgrp() != ::getpid() && ::setpgid(0, 0) < 0) throw_errno("setpgid");
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = terminate_children_and_exit;
     sigemptyset(&action.sa_mask);
     sigaddset(&action.sa_mask, SIGCHLD);
@@ -266,7 +267,7 @@ inline void terminate_children_on_sigterm() {
 // gives up the parent's SIGCHLD and SIGTERM handlers (SIGTERM then simply ends it, which
 // is what the parent's shutdown relies on). SIGPIPE stays ignored.
 inline void become_child() {
-    struct sigaction default_action{};
+    struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     sigemptyset(&default_action.sa_mask);
     ::sigaction(SIGCHLD, &default_action, nullptr);

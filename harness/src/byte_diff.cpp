@@ -11,12 +11,23 @@ constexpr std::size_t kAfter = 24;
 
 void append_escaped(std::string& out, unsigned char byte) {
     switch (byte) {
-        case '\n': out += "\\n"; return;
-        case '\r': out += "\\r"; return;
-        case '\t': out += "\\t"; return;
-        case '\\': out += "\\\\"; return;
-        case '"': out += "\\\""; return;
-        default: break;
+        case '\n':
+            out += "\\n";
+            return;
+        case '\r':
+            out += "\\r";
+            return;
+        case '\t':
+            out += "\\t";
+            return;
+        case '\\':
+            out += "\\\\";
+            return;
+        case '"':
+            out += "\\\"";
+            return;
+        default:
+            break;
     }
     if (byte >= 0x20 && byte < 0x7f) {
         out += static_cast<char>(byte);
@@ -59,7 +70,8 @@ std::string quote_bytes(std::string_view bytes, std::size_t limit) {
 }
 
 std::optional<std::size_t> first_difference(std::string_view expected, std::string_view actual) {
-    const auto [e, a] = std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
+    const auto [e, a] =
+        std::mismatch(expected.begin(), expected.end(), actual.begin(), actual.end());
     if (e == expected.end() && a == actual.end()) return std::nullopt;
     return static_cast<std::size_t>(e - expected.begin());
 }
@@ -92,8 +104,9 @@ std::string describe_difference(std::string_view expected, std::string_view actu
         out += ":\n";
     }
 
+    // About kBefore bytes before the difference and kAfter from it; near the start, more after.
     const std::size_t start = at > kBefore ? at - kBefore : 0;
-    const std::size_t end = at + kAfter;
+    const std::size_t end = start + kBefore + kAfter;
     const std::string expected_label = "  expected ";
     const std::string received_label = "  received ";
     out += expected_label + excerpt(expected, start, end) + "\n";

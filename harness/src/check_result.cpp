@@ -6,10 +6,14 @@ namespace labcheck {
 
 std::string_view to_string(Status status) {
     switch (status) {
-        case Status::pass: return "pass";
-        case Status::fail: return "fail";
-        case Status::skip: return "skip";
-        case Status::error: return "error";
+        case Status::pass:
+            return "pass";
+        case Status::fail:
+            return "fail";
+        case Status::skip:
+            return "skip";
+        case Status::error:
+            return "error";
     }
     return "unknown";
 }

@@ -127,6 +127,11 @@ void Connection::send_all(std::string_view data, const Deadline& deadline) {
     }
 }
 
+std::size_t Connection::send_some(std::string_view data) {
+    ssize_t n = retry_on_eintr([&] { return ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL); });
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 bool Connection::read_some(Received& into, std::size_t max) {
     char buffer[kChunk];
     ssize_t n = ::recv(fd_.get(), buffer, std::min(max, sizeof buffer), 0);

@@ -38,6 +38,9 @@ public:
     // for longer than the deadline or resets the connection.
     void send_all(std::string_view data, const Deadline& deadline);
 
+    // Writes what the socket takes now without waiting; returns how much.
+    std::size_t send_some(std::string_view data);
+
     // Reads until `want` bytes came, the server closed or reset, or the deadline.
     Received receive(std::size_t want, const Deadline& deadline);
 

@@ -43,10 +43,24 @@ namespace {
 // The stable check ids of DESIGN.md, used only to word messages ("did you mean", "known:");
 // whether an id exists is decided by the caller's `known_check`.
 constexpr std::array<std::string_view, 18> kStableCheckIds = {
-    "listens",     "echo",         "all-bytes",    "large-payload",       "fragmented",
-    "eof",         "sequential",   "concurrent",   "process-per-client",  "fd-hygiene",
-    "no-zombies",  "zombie-burst", "accept-after-signal", "client-reset", "restart",
-    "shutdown",    "close-wait",   "ipv6",
+    "listens",
+    "echo",
+    "all-bytes",
+    "large-payload",
+    "fragmented",
+    "eof",
+    "sequential",
+    "concurrent",
+    "process-per-client",
+    "fd-hygiene",
+    "no-zombies",
+    "zombie-burst",
+    "accept-after-signal",
+    "client-reset",
+    "restart",
+    "shutdown",
+    "close-wait",
+    "ipv6",
 };
 
 constexpr std::array<std::string_view, 4> kTopKeys = {"title", "protocol", "text", "check"};
@@ -98,13 +112,20 @@ std::string suggestion(std::string_view word, const Names& candidates) {
 
 std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "a whole number";
-        case toml::node_type::floating_point: return "a number with a fraction";
-        case toml::node_type::boolean: return "true/false";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::table: return "a table";
-        default: return "a date or time";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "a whole number";
+        case toml::node_type::floating_point:
+            return "a number with a fraction";
+        case toml::node_type::boolean:
+            return "true/false";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        default:
+            return "a date or time";
     }
 }
 
@@ -147,7 +168,7 @@ std::string folder_name(const std::filesystem::path& folder) {
 }
 
 class SpecReader {
-public:
+  public:
     SpecReader(const std::string& origin, bool (*known_check)(std::string_view))
         : origin_(origin), known_check_(known_check) {}
 
@@ -158,8 +179,7 @@ public:
         } catch (const toml::parse_error& error) {
             fail(error.source().begin.line,
                  "not valid TOML: " + one_line(error.description()) +
-                     " (strings need \"double quotes\", arrays [\"a\", \"b\"], "
-                     "one key = value per line)");
+                     " (fix that line; the format is described atop harness/src/lab_spec.cpp)");
         }
 
         for (auto&& [key, node] : root) {
@@ -171,54 +191,47 @@ public:
         }
 
         LabSpec spec;
-        spec.title = required_string(root, "title", "the lab's name, e.g. title = \"An iterative echo server\"");
+        spec.title = required_string(root, "title",
+                                     "the lab's name, e.g. title = \"An iterative echo server\"");
         const std::string protocol_name =
             required_string(root, "protocol", "protocol = \"plain\" or protocol = \"swapcase\"");
         const std::optional<Protocol> protocol = parse_protocol(protocol_name);
         if (!protocol) {
-            fail(line_of(*root.get("protocol")), "unknown protocol \"" + protocol_name +
-                                                     "\" (use \"plain\" or \"swapcase\")");
+            fail(line_of(*root.get("protocol")),
+                 "unknown protocol \"" + protocol_name + "\" (use \"plain\" or \"swapcase\")");
         }
         spec.protocol = *protocol;
         if (root.contains("text")) {
-            spec.text = required_string(root, "text", "the lab text's file, e.g. text = \"README.md\"");
+            spec.text =
+                required_string(root, "text", "the lab text's file, e.g. text = \"README.md\"");
         }
 
         const toml::node* checks = root.get("check");
         if (checks == nullptr) {
-            fail(0, "no checks; add at least one [[check]] table with id, points, step, anchor "
-                    "and hints");
+            fail(0,
+                 "no checks; add at least one [[check]] table with id, points, step, anchor "
+                 "and hints");
         }
         const toml::array* array = checks->as_array();
         if (array != nullptr && array->empty()) {
             fail(line_of(*checks), "no checks; add at least one [[check]] table");
         }
         if (array == nullptr || !array->is_array_of_tables()) {
-            fail(line_of(*checks), "check must be a list of tables: write [[check]] (double "
-                                   "brackets) above each check's keys");
+            fail(line_of(*checks),
+                 "check must be a list of tables: write [[check]] (double "
+                 "brackets) above each check's keys");
         }
 
-        std::vector<std::uint32_t> lines;
         std::size_t index = 0;
         for (const toml::node& node : *array) {
             ++index;
-            CheckSpec check = read_check(*node.as_table(), index);
-            for (std::size_t i = 0; i < spec.checks.size(); ++i) {
-                if (spec.checks[i].id == check.id) {
-                    fail(line_of(node), "check id \"" + check.id + "\" appears twice" +
-                                            (lines[i] != 0 ? " (first at line " +
-                                                                 std::to_string(lines[i]) + ")"
-                                                           : std::string()) +
-                                            "; each check may be listed once, remove one");
-                }
-            }
-            lines.push_back(line_of(node));
-            spec.checks.push_back(std::move(check));
+            spec.checks.push_back(read_check(*node.as_table(), index));
+            check_lines_.push_back(line_of(node));
         }
         return spec;
     }
 
-private:
+  private:
     template <typename Node>
     static std::uint32_t line_of(const Node& node) {
         return node.source().begin.line;
@@ -264,7 +277,7 @@ private:
         return known;
     }
 
-    CheckSpec read_check(const toml::table& table, std::size_t index) const {
+    CheckSpec read_check(const toml::table& table, std::size_t index) {
         const std::uint32_t line = line_of(table);
         CheckSpec check;
 
@@ -290,11 +303,22 @@ private:
                                                 suggestion(check.id, known) +
                                                 "known: " + join(known) + ")");
         }
+        for (std::size_t i = 0; i < ids_.size(); ++i) {
+            if (ids_[i] == check.id) {
+                const std::uint32_t first = check_lines_[i];
+                fail(line, "check id \"" + check.id + "\" appears twice" +
+                               (first != 0 ? " (first at line " + std::to_string(first) + ")"
+                                           : std::string()) +
+                               "; each check may be listed once, remove one");
+            }
+        }
+        ids_.push_back(check.id);
 
         if (const toml::node* node = table.get("expected_to_fail")) {
             const toml::value<bool>* value = node->as_boolean();
             if (value == nullptr) {
-                fail(line_of(*node), "expected_to_fail in " + name + " must be true or false, not " +
+                fail(line_of(*node), "expected_to_fail in " + name +
+                                         " must be true or false, not " +
                                          std::string(type_name(*node)));
             }
             check.expected_to_fail = value->get();
@@ -316,14 +340,17 @@ private:
                                          "; a lab totals 100, use a smaller number");
             }
             if (check.expected_to_fail && points != 0) {
-                fail(line_of(*node), name + " is expected_to_fail, so it is not graded: remove "
-                                            "points = " + std::to_string(points) +
-                                            " (or make it graded by removing expected_to_fail)");
+                fail(line_of(*node), name +
+                                         " is expected_to_fail, so it is not graded: remove "
+                                         "points = " +
+                                         std::to_string(points) +
+                                         " (or make it graded by removing expected_to_fail)");
             }
             check.points = static_cast<int>(points);
         } else if (!check.expected_to_fail) {
-            fail(line, name + " has no points; add points = N (or expected_to_fail = true if it "
-                              "is shown but not graded at this stage)");
+            fail(line, name +
+                           " has no points; add points = N (or expected_to_fail = true if it "
+                           "is shown but not graded at this stage)");
         }
 
         check.step = required_string(table, "step",
@@ -342,9 +369,9 @@ private:
         }
 
         const toml::node* hints = table.get("hints");
-        const std::string hints_fix =
-            "hints in " + name + " must be a non-empty array of strings, e.g. hints = "
-            "[\"a nudge\", \"a stronger hint\", \"nearly the answer\"]";
+        const std::string hints_fix = "hints in " + name +
+                                      " must be a non-empty array of strings, e.g. hints = "
+                                      "[\"a nudge\", \"a stronger hint\", \"nearly the answer\"]";
         if (hints == nullptr) fail(line, "missing hints in " + name + "; " + hints_fix);
         const toml::array* hint_array = hints->as_array();
         if (hint_array == nullptr || hint_array->empty()) fail(line_of(*hints), hints_fix);
@@ -360,6 +387,8 @@ private:
 
     std::string origin_;
     bool (*known_check_)(std::string_view);
+    std::vector<std::string> ids_;            // of the checks read so far
+    std::vector<std::uint32_t> check_lines_;  // where each of them starts
 };
 
 }  // namespace
@@ -395,8 +424,9 @@ LabSpec load_lab_spec(const std::filesystem::path& folder,
         if (!std::filesystem::is_directory(folder, ignored)) {
             throw SpecError(folder.string() + ": no such lab folder");
         }
-        throw SpecError(origin + ": missing; a lab folder holds lab.toml (its spec), README.md "
-                                 "and server.cpp");
+        throw SpecError(origin +
+                        ": missing; a lab folder holds lab.toml (its spec), README.md "
+                        "and server.cpp");
     }
     std::ostringstream text;
     text << in.rdbuf();
@@ -404,8 +434,10 @@ LabSpec load_lab_spec(const std::filesystem::path& folder,
     const std::string name = folder_name(folder);
     const std::optional<int> number = lab_number(name);
     if (!number) {
-        throw SpecError(folder.string() + ": a lab folder's name must be NN-name, e.g. "
-                                          "01-iterative-echo (got \"" + name + "\")");
+        throw SpecError(folder.string() +
+                        ": a lab folder's name must be NN-name, e.g. "
+                        "01-iterative-echo (got \"" +
+                        name + "\")");
     }
     LabSpec spec = parse_lab_spec(text.str(), origin, known_check);
     spec.id = name;

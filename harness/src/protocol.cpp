@@ -4,8 +4,10 @@ namespace labcheck {
 
 std::string_view to_string(Protocol protocol) {
     switch (protocol) {
-        case Protocol::plain: return "plain";
-        case Protocol::swapcase: return "swapcase";
+        case Protocol::plain:
+            return "plain";
+        case Protocol::swapcase:
+            return "swapcase";
     }
     return "unknown";
 }

@@ -33,16 +33,21 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
                                  std::chrono::milliseconds timeout) {
     auto deadline = Deadline::after(timeout);
     std::string failure;
-    bool listening = poll_until(deadline, [&] {
+    auto tripped = [&] {
         if (auto count = server.tripped_at()) {
-            failure = fmt::format("it started more than {} processes and was stopped (a fork bomb?)", *count - 1);
+            failure = fmt::format("it ran {} processes at once, past the cap, and was stopped (a fork bomb?)", *count);
             return true;
         }
+        return false;
+    };
+    bool listening = poll_until(deadline, [&] {
+        if (tripped()) return true;
         bool has_listen_row = false;
         for (const auto& socket : procfs::read_tcp_sockets())
             if (socket.state == TcpState::listen && socket.local.port == view.port()) has_listen_row = true;
         if (has_listen_row && !view.snapshot().listeners().empty()) return true;
         if (auto status = server.wait_status(); status && server.tree().empty()) {
+            if (tripped()) return true;  // killed by the watchdog, not by its own bug
             failure = fmt::format("it {} before listening on port {}", describe_wait_status(*status), view.port());
             return true;
         }
@@ -70,7 +75,7 @@ std::vector<pid_t> settle_baseline(const ServerView& view) {
         stable = (now == previous) ? stable + 1 : 0;
         previous = std::move(now);
         return stable >= 3;
-    }, Millis(10));
+    }, Millis(5));
     return previous;
 }
 
@@ -127,8 +132,8 @@ CheckResult blank_result(const CheckSpec& spec, const CheckDefinition& definitio
     result.max_points = spec.expected_to_fail ? 0 : spec.points;
     result.expected_to_fail = spec.expected_to_fail;
     if (!spec.step.empty())
-        result.hint = fmt::format("reread \"{}\" in {}#{}  (more: labcheck hint {} {})", spec.step,
-                                  (lab.folder / lab.text).string(), spec.anchor, lab.number, spec.id);
+        result.hint = fmt::format("reread \"{}\" in labs/{}/{}#{} (more: labcheck hint {} {})", spec.step,
+                                  lab.id, lab.text, spec.anchor, lab.number, spec.id);
     return result;
 }
 

@@ -68,7 +68,7 @@ TEST_CASE("byte_diff: a short difference shows both whole and a caret under it")
           "first difference at byte 3 of 6:\n"
           "  expected \"abC\\x00de\"\n"
           "  received \"abc\\x00de\"\n"
-          "             ^");
+          "              ^");
     CHECK(at_caret(text).substr(0, 1) == "c");
 }
 

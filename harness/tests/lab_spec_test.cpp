@@ -18,13 +18,29 @@ namespace {
 
 // The stable check ids of DESIGN.md.
 constexpr std::array<std::string_view, 18> kIds = {
-    "listens",    "echo",         "all-bytes",           "large-payload", "fragmented",
-    "eof",        "sequential",   "concurrent",          "process-per-client",
-    "fd-hygiene", "no-zombies",   "zombie-burst",        "accept-after-signal",
-    "client-reset", "restart",    "shutdown",            "close-wait",    "ipv6",
+    "listens",
+    "echo",
+    "all-bytes",
+    "large-payload",
+    "fragmented",
+    "eof",
+    "sequential",
+    "concurrent",
+    "process-per-client",
+    "fd-hygiene",
+    "no-zombies",
+    "zombie-burst",
+    "accept-after-signal",
+    "client-reset",
+    "restart",
+    "shutdown",
+    "close-wait",
+    "ipv6",
 };
 
-bool known(std::string_view id) { return std::find(kIds.begin(), kIds.end(), id) != kIds.end(); }
+bool known(std::string_view id) {
+    return std::find(kIds.begin(), kIds.end(), id) != kIds.end();
+}
 
 const std::string kOrigin = "labs/01-iterative-echo/lab.toml";
 
@@ -107,7 +123,8 @@ TEST_CASE("lab_spec: a valid spec is read whole") {
 }
 
 TEST_CASE("lab_spec: optional keys") {
-    std::string text = replace(kValid, "protocol = \"plain\"", "protocol = \"swapcase\"\ntext = \"LAB.md\"");
+    std::string text =
+        replace(kValid, "protocol = \"plain\"", "protocol = \"swapcase\"\ntext = \"LAB.md\"");
     text = replace(text, "expected_to_fail = true", "expected_to_fail = true\npoints = 0");
     const LabSpec spec = parse_lab_spec(text, "spec.toml", known);
     CHECK(spec.protocol == Protocol::swapcase);
@@ -124,8 +141,9 @@ TEST_CASE("lab_spec: TOML syntax errors give the line") {
 
 TEST_CASE("lab_spec: unknown keys are caught with a suggestion") {
     CHECK(error_of(replace(kValid, "points = 10", "pionts = 10")) ==
-          kOrigin + ":6: unknown key \"pionts\" in check \"listens\" (did you mean \"points\"? "
-                    "allowed: id, points, expected_to_fail, step, anchor, hints)");
+          kOrigin +
+              ":6: unknown key \"pionts\" in check \"listens\" (did you mean \"points\"? "
+              "allowed: id, points, expected_to_fail, step, anchor, hints)");
     const std::string top = error_of(replace(kValid, "title =", "titel ="));
     CHECK(top.rfind(kOrigin + ":1: unknown key \"titel\" (did you mean \"title\"?", 0) == 0);
     const std::string far = error_of(replace(kValid, "points = 10", "colour = 10"));
@@ -146,8 +164,9 @@ TEST_CASE("lab_spec: unknown check ids name the known ones") {
 
 TEST_CASE("lab_spec: duplicate check ids") {
     const std::string text = replace(kValid, "id = \"concurrent\"", "id = \"listens\"");
-    CHECK(error_of(text) == kOrigin + ":11: check id \"listens\" appears twice (first at line 4); "
-                                      "each check may be listed once, remove one");
+    CHECK(error_of(text) == kOrigin +
+                                ":11: check id \"listens\" appears twice (first at line 4); "
+                                "each check may be listed once, remove one");
 }
 
 TEST_CASE("lab_spec: points") {
@@ -157,12 +176,15 @@ TEST_CASE("lab_spec: points") {
               .find(":6: points in check \"listens\" must be a whole number") != std::string::npos);
     CHECK(error_of(replace(kValid, "points = 10", "points = \"10\""))
               .find("must be a whole number, not a string") != std::string::npos);
-    CHECK(error_of(replace(kValid, "expected_to_fail = true", "expected_to_fail = true\npoints = 5")) ==
-          kOrigin + ":14: check \"concurrent\" is expected_to_fail, so it is not graded: remove "
-                    "points = 5 (or make it graded by removing expected_to_fail)");
+    CHECK(error_of(
+              replace(kValid, "expected_to_fail = true", "expected_to_fail = true\npoints = 5")) ==
+          kOrigin +
+              ":14: check \"concurrent\" is expected_to_fail, so it is not graded: remove "
+              "points = 5 (or make it graded by removing expected_to_fail)");
     CHECK(error_of(replace(kValid, "points = 10\n", "")) ==
-          kOrigin + ":4: check \"listens\" has no points; add points = N (or expected_to_fail = "
-                    "true if it is shown but not graded at this stage)");
+          kOrigin +
+              ":4: check \"listens\" has no points; add points = N (or expected_to_fail = "
+              "true if it is shown but not graded at this stage)");
     CHECK(error_of(replace(kValid, "expected_to_fail = true", "expected_to_fail = \"yes\""))
               .find(":13: expected_to_fail in check \"concurrent\" must be true or false") !=
           std::string::npos);
@@ -170,7 +192,8 @@ TEST_CASE("lab_spec: points") {
 
 TEST_CASE("lab_spec: title and protocol") {
     CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"\n", "")) ==
-          kOrigin + ": missing title; add the lab's name, e.g. title = \"An iterative echo server\"");
+          kOrigin +
+              ": missing title; add the lab's name, e.g. title = \"An iterative echo server\"");
     CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"", "title = 1"))
               .rfind(kOrigin + ":1: title must be a string", 0) == 0);
     CHECK(error_of(replace(kValid, "title = \"An iterative echo server\"", "title = \"\""))
@@ -183,8 +206,9 @@ TEST_CASE("lab_spec: title and protocol") {
 
 TEST_CASE("lab_spec: checks must exist and be [[check]] tables") {
     const std::string head = "title = \"t\"\nprotocol = \"plain\"\n";
-    CHECK(error_of(head) == kOrigin + ": no checks; add at least one [[check]] table with id, "
-                                      "points, step, anchor and hints");
+    CHECK(error_of(head) == kOrigin +
+                                ": no checks; add at least one [[check]] table with id, "
+                                "points, step, anchor and hints");
     CHECK(error_of(head + "check = []\n") ==
           kOrigin + ":3: no checks; add at least one [[check]] table");
     CHECK(error_of(head + "[check]\nid = \"echo\"\n")
@@ -196,10 +220,11 @@ TEST_CASE("lab_spec: step and anchor") {
               .rfind(kOrigin + ":4: missing step in check \"listens\"; add step = ", 0) == 0);
     CHECK(error_of(replace(kValid, "anchor = \"step-1-create-a-socket-bind-and-listen\"\n", ""))
               .rfind(kOrigin + ":4: missing anchor in check \"listens\"", 0) == 0);
-    CHECK(error_of(replace(kValid, "anchor = \"step-1-create-a-socket-bind-and-listen\"",
-                           "anchor = \"#Step 1\""))
-              .rfind(kOrigin + ":8: anchor \"#Step 1\" in check \"listens\" is not a heading anchor",
-                     0) == 0);
+    CHECK(
+        error_of(replace(kValid, "anchor = \"step-1-create-a-socket-bind-and-listen\"",
+                         "anchor = \"#Step 1\""))
+            .rfind(kOrigin + ":8: anchor \"#Step 1\" in check \"listens\" is not a heading anchor",
+                   0) == 0);
 }
 
 TEST_CASE("lab_spec: hints must be a non-empty array of strings") {
@@ -210,8 +235,8 @@ TEST_CASE("lab_spec: hints must be a non-empty array of strings") {
               ", e.g. hints = [\"a nudge\", \"a stronger hint\", \"nearly the answer\"]");
     CHECK(error_of(replace(kValid, line, "hints = \"nudge\"")).rfind(kOrigin + ":9: " + fix, 0) ==
           0);
-    CHECK(error_of(replace(kValid, line, "hints = [\"nudge\", 2]")).rfind(kOrigin + ":9: " + fix, 0) ==
-          0);
+    CHECK(error_of(replace(kValid, line, "hints = [\"nudge\", 2]"))
+              .rfind(kOrigin + ":9: " + fix, 0) == 0);
     CHECK(error_of(replace(kValid, line, "hints = [\"\"]")).rfind(kOrigin + ":9: " + fix, 0) == 0);
     CHECK(error_of(replace(kValid, line + "\n", ""))
               .rfind(kOrigin + ":4: missing hints in check \"listens\"; " + fix, 0) == 0);
@@ -228,9 +253,10 @@ TEST_CASE("lab_spec: load_lab_spec reads folder/lab.toml") {
             load_lab_spec(folder, known);
             FAIL("no error");
         } catch (const SpecError& error) {
-            CHECK(std::string(error.what()) ==
-                  (folder / "lab.toml").string() +
-                      ": missing; a lab folder holds lab.toml (its spec), README.md and server.cpp");
+            CHECK(
+                std::string(error.what()) ==
+                (folder / "lab.toml").string() +
+                    ": missing; a lab folder holds lab.toml (its spec), README.md and server.cpp");
         }
     }
     SUBCASE("missing folder") {

@@ -91,7 +91,8 @@ TEST_CASE("report: JSON has the documented fields") {
     CHECK(eof["points"] == 0);
     CHECK(eof["max_points"] == 20);
     CHECK(eof["expected_to_fail"] == false);
-    CHECK(eof["message"] == "the server did not close the connection\nwithin 2 s of the client's EOF");
+    CHECK(eof["message"] ==
+          "the server did not close the connection\nwithin 2 s of the client's EOF");
     CHECK(eof["hint"].get<std::string>().find("step-3-read-until-eof") != std::string::npos);
     CHECK(eof["log_tail"] == "accepted a client\nread: Connection reset by peer\n");
     CHECK(eof["duration_ms"] == 12);
@@ -168,8 +169,9 @@ TEST_CASE("report: text summary names the failed checks, or says all passed") {
 
     // An ungraded check that passes says it is not graded.
     report.checks[3].status = Status::pass;
-    CHECK(render_text(report, {}).find("PASS   concurrent      -  title of concurrent  (not graded "
-                                       "at this stage)\n") != std::string::npos);
+    CHECK(render_text(report, {})
+              .find("PASS   concurrent      -  title of concurrent  (not graded "
+                    "at this stage)\n") != std::string::npos);
 }
 
 TEST_CASE("report: text with colour") {

@@ -49,27 +49,36 @@ std::string concurrent(CheckContext& context) {
     return fmt::format("an idle client did not block another; {} clients at once were all served", kClients);
 }
 
-std::string process_per_client(CheckContext& context) {
-    auto clients = open_clients(context, 3, "kept open together");
+// Fails at once when `client` is served by the listening process itself: then
+// a second client would only wait, and the student should read why.
+void expect_handed_off(const CheckContext& context, const Connection& client, int number) {
     auto snapshot = context.view.snapshot();
+    auto serving = find_serving(snapshot, client);
+    if (!serving.inode)
+        throw CheckFailure(fmt::format("client {}'s connection does not show up in /proc/net/tcp", number));
+    if (serving.processes.empty())
+        throw CheckFailure(fmt::format(
+            "client {} (port {}) is served by the listening process itself ({}): no process was made "
+            "for it, so the next client waits.\nExpected: fork() after accept(), and the child serves "
+            "the client while the parent goes back to accept().",
+            number, client.local_port(), describe_processes(snapshot, snapshot.listeners())));
+}
+
+std::string process_per_client(CheckContext& context) {
+    std::vector<Connection> clients;
     std::map<pid_t, int> served_by;
-    for (std::size_t i = 0; i < clients.size(); ++i) {
-        auto serving = find_serving(snapshot, clients[i]);
-        if (!serving.inode)
-            throw CheckFailure(fmt::format("client {}'s connection does not show up in /proc/net/tcp", i + 1));
-        if (serving.processes.empty())
-            throw CheckFailure(fmt::format(
-                "3 clients are connected at once. Client {} (port {}) is served by the listening "
-                "process itself ({}): no process was made for it.\nExpected: fork() after accept(), "
-                "and the child serves the client.",
-                i + 1, clients[i].local_port(), describe_processes(snapshot, snapshot.listeners())));
-        for (pid_t pid : serving.processes) {
+    for (int number = 1; number <= 3; ++number) {
+        clients.push_back(connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
+                                           client_message(number)));
+        expect_handed_off(context, clients.back(), number);
+        auto snapshot = context.view.snapshot();
+        for (pid_t pid : find_serving(snapshot, clients.back()).processes) {
             if (auto other = served_by.find(pid); other != served_by.end())
                 throw CheckFailure(fmt::format(
                     "clients {} and {} are both served by {}: each live connection should have "
                     "a process of its own",
-                    other->second, i + 1, describe_process(snapshot, pid)));
-            served_by[pid] = static_cast<int>(i + 1);
+                    other->second, number, describe_process(snapshot, pid)));
+            served_by[pid] = number;
         }
     }
     return "3 live connections, 3 serving processes";
@@ -113,7 +122,14 @@ std::string descriptor_problems(const CheckContext& context, const std::vector<C
 }
 
 std::string fd_hygiene(CheckContext& context) {
-    auto clients = open_clients(context, 3, "kept open together");
+    std::vector<Connection> clients;
+    clients.push_back(connect_and_echo(context, "client 1 of 3 (kept open together)", client_message(1)));
+    if (find_serving(context.view.snapshot(), clients.back()).processes.empty())
+        throw CheckSkipped("not applicable: the connection is served by the listening process itself, "
+                           "so no descriptor is handed to another process");
+    for (int number = 2; number <= 3; ++number)
+        clients.push_back(connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
+                                           client_message(number)));
     bool handed_off = false;
     std::string problems;
     poll_until(Deadline::after(kSettleBudget), [&] {

@@ -141,10 +141,10 @@ std::string eof(CheckContext& context) {
     if (all.size() > expected.size() && all.compare(0, expected.size(), expected) == 0)
         throw CheckFailure(fmt::format(
             "sent {}, then EOF (shutdown SHUT_WR)\nthe echo came back, but then the server kept "
-            "sending: {} more bytes, starting {}\n(a loop that does not stop when read() returns "
+            "sending: {}{} more bytes, starting {}\n(a loop that does not stop when read() returns "
             "0 — the article's `while (ch != EOF)` keeps writing its last byte)",
-            quote_bytes(message), all.size() - expected.size(),
-            quote_bytes(std::string_view(all).substr(expected.size()), 16)));
+            quote_bytes(message), rest.end == Received::End::cap ? "at least " : "",
+            all.size() - expected.size(), quote_bytes(std::string_view(all).substr(expected.size()), 16)));
     if (all != expected)
         throw CheckFailure(fmt::format("sent {}, then EOF (shutdown SHUT_WR)\n{}", quote_bytes(message),
                                        describe_difference(expected, all)));

@@ -19,7 +19,7 @@ Connection connect_and_echo(const CheckContext& context, const std::string& who,
         return round_trip(context.host, context.port, message, context.expected(message),
                           kReplyBudget);
     } catch (const CheckFailure& failure) {
-        throw CheckFailure(fmt::format("{}: {}", who, failure.what()));
+        throw CheckFailure(fmt::format("{}:\n{}", who, failure.what()));
     }
 }
 
@@ -41,7 +41,7 @@ void converse(const CheckContext& context, const std::string& who, std::string_v
                                        reply.describe_end(kReplyBudget),
                                        reply.data == expected ? "" : "\n" + describe_difference(expected, reply.data)));
     } catch (const CheckFailure& failure) {
-        throw CheckFailure(fmt::format("{}: {}", who, failure.what()));
+        throw CheckFailure(fmt::format("{}:\n{}", who, failure.what()));
     }
 }
 

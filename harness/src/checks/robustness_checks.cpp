@@ -34,24 +34,31 @@ std::string client_reset(CheckContext& context) {
     auto deadline = Deadline::after(kReplyBudget);
     auto client = Connection::open(context.host, context.port, deadline);
 
-    // Send without reading until the server's replies back up: its send queue
-    // holds data our full receive buffer cannot take. It is then blocked in (or
-    // about to enter) write(), and has more of our data to echo after the RST.
+    // Send without reading until both directions back up: the server's replies
+    // fill its send queue (we do not read), and our data waits unacknowledged
+    // (it has stopped reading). The server is then blocked in write() with more
+    // of our data still to echo, so the RST reaches it mid-stream, every time.
     const std::string block(64 * 1024, 'r');
-    bool backed_up = false;
-    for (int sent = 0; sent < 256 && !backed_up; ++sent) {
-        bool stalled = false;
-        try {
-            client.send_all(block, Deadline::after(Millis(50)));
-        } catch (const CheckFailure&) {
-            stalled = true;  // our send buffer is full too: the server has stopped reading
+    auto both_backed_up = [&] {
+        bool server_stuck = false, client_stuck = false;
+        for (const auto& socket : procfs::read_tcp_sockets()) {
+            if (socket.local.port == context.port && socket.remote.port == client.local_port())
+                server_stuck = socket.tx_queue > 0;
+            if (socket.local.port == client.local_port() && socket.remote.port == context.port)
+                client_stuck = socket.tx_queue > 0 && socket.rx_queue > 0;
         }
-        auto side = context.view.snapshot().server_side_of(client.local_port());
-        backed_up = stalled && side && side->tx_queue > 0;
-    }
+        return server_stuck && client_stuck;
+    };
+    auto fill_deadline = Deadline::after(kReplyBudget);
+    bool backed_up = poll_until(fill_deadline, [&] {
+        client.send_some(block);
+        return both_backed_up();
+    }, Millis(5));
     if (!backed_up)
-        throw CheckFailure("sent 16 MiB without reading the echo, yet the server's send queue never "
-                           "filled: is it echoing at all? (see the echo check)");
+        throw CheckFailure(fmt::format(
+            "sent data for {} ms without reading the echo, yet the server's replies never backed up: "
+            "is it echoing at all? (see the echo check)",
+            kReplyBudget.count()));
     client.abort();
 
     try {
@@ -68,7 +75,7 @@ std::string client_reset(CheckContext& context) {
 }
 
 std::string restart(CheckContext& context) {
-    auto clients = open_clients(context, 2, "open while the server is killed");
+    auto clients = open_clients(context, 1, "open while the server is killed");
     (*context.process)->kill_tree();
     // The server's side closed first, so once our side closes too it sits in TIME_WAIT.
     for (auto& client : clients) {
@@ -84,7 +91,7 @@ std::string restart(CheckContext& context) {
         context.relaunch();
     } catch (const CheckFailure& failure) {
         throw CheckFailure(fmt::format(
-            "the server was killed with 2 clients connected, leaving its side of both connections in "
+            "the server was killed with a client connected, leaving its side of the connection in "
             "TIME_WAIT; a new server started on the same port {} could not listen:\n{}\nWithout "
             "SO_REUSEADDR, bind() refuses a port that TIME_WAIT connections still use: set it with "
             "setsockopt() before bind().",
@@ -135,8 +142,9 @@ std::string shutdown(CheckContext& context) {
 }
 
 std::string close_wait(CheckContext& context) {
-    auto clients = open_clients(context, 3, "closing together");
-    for (auto& client : clients) client.close_gracefully();
+    // One after another, so a server that serves one client at a time is judged too.
+    for (int number = 1; number <= 3; ++number)
+        connect_and_echo(context, fmt::format("client {} of 3", number), client_message(number)).close_gracefully();
     Snapshot snapshot;
     bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
         snapshot = context.view.snapshot();

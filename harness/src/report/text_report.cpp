@@ -35,7 +35,7 @@ constexpr std::size_t kStatusWidth = 7;  // "ERROR" and two spaces
 const std::string kIndent(kStatusWidth, ' ');
 
 class Painter {
-public:
+  public:
     explicit Painter(TextStyle style) : style_(style) {}
 
     std::string operator()(std::string_view code, std::string_view text) const {
@@ -43,7 +43,7 @@ public:
         return std::string(code) + std::string(text) + std::string(kReset);
     }
 
-private:
+  private:
     TextStyle style_;
 };
 
@@ -144,10 +144,18 @@ std::string render_text(const RunReport& report, TextStyle style) {
             std::string_view word;
             std::string_view code;
             switch (check.status) {
-                case Status::pass: word = "PASS", code = kGreen; break;
-                case Status::fail: word = "FAIL", code = kRed; break;
-                case Status::skip: word = "SKIP", code = kYellow; break;
-                case Status::error: word = "ERROR", code = kBoldRed; break;
+                case Status::pass:
+                    word = "PASS", code = kGreen;
+                    break;
+                case Status::fail:
+                    word = "FAIL", code = kRed;
+                    break;
+                case Status::skip:
+                    word = "SKIP", code = kYellow;
+                    break;
+                case Status::error:
+                    word = "ERROR", code = kBoldRed;
+                    break;
             }
             line = paint(code, word) + std::string(kStatusWidth - word.size(), ' ') +
                    pad(check.id, id_width) + "  " + pad_left(points_of(check), points_width) +
@@ -162,7 +170,8 @@ std::string render_text(const RunReport& report, TextStyle style) {
         // Beneath: why, where to look, what the server said.
         const std::string_view detail_code = check.expected_to_fail ? kDim : std::string_view{};
         switch (check.status) {
-            case Status::pass: break;
+            case Status::pass:
+                break;
             case Status::skip:
                 out += block(check.message.empty() ? "skipped" : "skipped: " + check.message,
                              kIndent, kIndent + "  ", paint, detail_code);
@@ -170,8 +179,8 @@ std::string render_text(const RunReport& report, TextStyle style) {
             case Status::fail:
             case Status::error:
                 out += block(check.message, kIndent, kIndent, paint, detail_code);
-                out += block(check.hint, kIndent + "hint: ", kIndent + "      ", paint,
-                             detail_code);
+                out +=
+                    block(check.hint, kIndent + "hint: ", kIndent + "      ", paint, detail_code);
                 if (!lines_of(check.log_tail).empty()) {
                     out += paint(detail_code, kIndent + "server log (last lines):") + "\n";
                     out += block(check.log_tail, kIndent + "  ", kIndent + "  ", paint, kDim);
@@ -199,9 +208,10 @@ std::string render_text(const RunReport& report, TextStyle style) {
         count(skipped, "skipped");
         for (std::size_t i = 0; i < parts.size(); ++i) summary += (i > 0 ? "; " : "") + parts[i];
     }
-    out += "\n" + paint(report.all_graded_passed() ? std::string(kBold) + std::string(kGreen)
-                                                   : std::string(kBold) + std::string(kRed),
-                        summary) +
+    out += "\n" +
+           paint(report.all_graded_passed() ? std::string(kBold) + std::string(kGreen)
+                                            : std::string(kBold) + std::string(kRed),
+                 summary) +
            "\n";
     return out;
 }

@@ -1,0 +1,55 @@
+// BROKEN: the child's loop waits for read() to return -1, as if that were EOF (the
+// article's `ch != EOF` idea). read() reports EOF with 0, so at the client's EOF the child
+// spins at full CPU reading 0 bytes, never closes the connection and never exits.
+#include "corpus_server.hpp"
+
+namespace {
+
+void serve(int fd) {
+    std::array<char, 16 * 1024> buffer;
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    // BUG: EOF is read() == 0, not -1: once the client half-closes, every read returns 0
+    // at once and this loop never ends (it only leaves on an error such as a reset).
+    while (n != -1) {
+        const auto chunk = std::span(buffer).first(static_cast<std::size_t>(n));
+        corpus::swapcase(chunk);
+        if (!corpus::write_all(fd, chunk)) return;
+        n = ::read(fd, buffer.data(), buffer.size());
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const auto port = corpus::port_from_args(argc, argv);
+    corpus::ignore_sigpipe();
+    corpus::on_signal(SIGCHLD, corpus::reap_children, SA_RESTART);
+    corpus::terminate_children_on_sigterm();
+    corpus::Fd listener = corpus::make_listener(port);
+
+    for (;;) {
+        sockaddr_storage peer{};
+        corpus::Fd conn = corpus::accept_client(listener.get(), peer);
+        if (!conn) {
+            if (errno != EINTR) std::perror("accept");
+            continue;
+        }
+        corpus::log_client(peer);
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            std::perror("fork");
+            continue;
+        }
+        if (pid == 0) {
+            corpus::become_child();
+            listener.reset();
+            serve(conn.get());
+            conn.reset();
+            ::_exit(0);
+        }
+        conn.reset();
+    }
+} catch (const std::exception& error) {
+    std::fprintf(stderr, "spinning-child: %s\n", error.what());
+    return 1;
+}

@@ -1,0 +1,110 @@
+// One corpus server against labcheck: runs `labcheck check 05 --server SERVER
+// --format json`, compares every check's status with expectations.toml (the
+// listed checks must fail or skip, all others must pass) and the exit status,
+// then makes sure no process of the server is left on the machine.
+//
+// usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "procfs/process_table.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::set<std::string> string_set(const toml::table& table, const char* key) {
+    std::set<std::string> result;
+    if (const auto* array = table[key].as_array())
+        for (const auto& item : *array)
+            if (auto text = item.value<std::string>()) result.insert(*text);
+    return result;
+}
+
+// Processes running the server binary: from its own path, or from a copy that
+// labcheck staged for an unprivileged user (/tmp/labcheck-XXXXXX/NAME).
+std::vector<pid_t> leftovers(const fs::path& server) {
+    std::vector<pid_t> found;
+    for (const auto& process : labcheck::procfs::read_processes()) {
+        std::error_code error;
+        std::string exe = fs::read_symlink(fmt::format("/proc/{}/exe", process.pid), error).string();
+        if (error) continue;
+        if (auto deleted = exe.find(" (deleted)"); deleted != std::string::npos) exe.resize(deleted);
+        fs::path path(exe);
+        bool staged = path.filename() == server.filename() &&
+                      path.parent_path().filename().string().starts_with("labcheck-");
+        if (path == server || staged) found.push_back(process.pid);
+    }
+    return found;
+}
+
+// Runs the command, returns (exit status, stdout).
+std::pair<int, std::string> run(const std::string& command) {
+    std::string output;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) throw std::runtime_error("popen failed");
+    char buffer[4096];
+    while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+    int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 5) {
+        std::cerr << "usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME\n";
+        return 2;
+    }
+    const fs::path labcheck = argv[1], server = fs::absolute(argv[2]);
+    const std::string name = argv[4];
+    toml::table expectations = toml::parse_file(argv[3]);
+    const auto* mine = expectations[name].as_table();
+    if (!mine) {
+        std::cerr << fmt::format("{} has no [{}] table: add the server's expected verdicts\n", argv[3], name);
+        return 1;
+    }
+    auto must_fail = string_set(*mine, "fail");
+    auto must_skip = string_set(*mine, "skip");
+
+    auto [status, output] = run(fmt::format("'{}' check 05 --server '{}' --format json", labcheck.string(), server.string()));
+    nlohmann::json report;
+    try {
+        report = nlohmann::json::parse(output);
+    } catch (const std::exception& error) {
+        std::cerr << fmt::format("labcheck exited {} without a JSON report ({}):\n{}\n", status, error.what(), output);
+        return 1;
+    }
+
+    int wrong = 0;
+    for (const auto& check : report["checks"]) {
+        std::string id = check["id"], actual = check["status"];
+        std::string expected = must_fail.count(id) ? "fail" : must_skip.count(id) ? "skip" : "pass";
+        bool ok = actual == expected;
+        std::cout << fmt::format("{} {:<20} expected {:<4} got {:<5} {}\n", ok ? "  " : "XX", id, expected, actual,
+                                 ok ? "" : std::string(check["message"]));
+        wrong += ok ? 0 : 1;
+    }
+    int expected_status = must_fail.empty() ? 0 : 1;
+    if (status != expected_status) {
+        std::cout << fmt::format("XX labcheck exited {}, expected {}\n", status, expected_status);
+        ++wrong;
+    }
+    if (auto left = leftovers(server); !left.empty()) {
+        std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n", left.size(), left.front());
+        ++wrong;
+    }
+    std::cout << fmt::format("{}: {}\n", name, wrong ? "WRONG VERDICTS" : "every verdict as expected");
+    return wrong ? 1 : 0;
+}
