@@ -9,7 +9,7 @@ packages=(
   g++ cmake make pkg-config
   doctest-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libpugixml-dev
-  iproute2 procps psmisc netcat-openbsd
+  iproute2 procps psmisc netcat-openbsd time
 )
 quiet=0
 for argument in "$@"; do

@@ -3,12 +3,18 @@
 // listed checks must fail or skip, all others must pass) and the exit status,
 // then makes sure no process of the server is left on the machine.
 //
-// usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME
+// usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach]
+//
+// With --attach, the server is started here (as a student would in another
+// terminal) and labcheck attaches to it: the checks that must start or stop the
+// server are then expected to skip, the others to keep their verdicts.
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -18,7 +24,10 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "os/deadline.hpp"
+#include "ports.hpp"
 #include "procfs/process_table.hpp"
+#include "procfs/tcp_table.hpp"
 
 namespace fs = std::filesystem;
 
@@ -60,16 +69,55 @@ std::pair<int, std::string> run(const std::string& command) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
 }
 
+// A server started by hand, in its own process group; killed with its group.
+class HandStartedServer {
+public:
+    HandStartedServer(const fs::path& server, std::uint16_t port) : port_(port) {
+        pid_ = fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            setpgid(0, 0);
+            std::string port_text = std::to_string(port);
+            execl(server.c_str(), server.c_str(), port_text.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        setpgid(pid_, pid_);
+    }
+    ~HandStartedServer() {
+        ::kill(-pid_, SIGKILL);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+    }
+    bool wait_listening() const {
+        return labcheck::poll_until(labcheck::Deadline::after(labcheck::Millis(10000)), [&] {
+            for (const auto& socket : labcheck::procfs::read_tcp_sockets())
+                if (socket.state == labcheck::procfs::TcpState::listen && socket.local.port == port_) return true;
+            return false;
+        });
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::uint16_t port_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 5) {
-        std::cerr << "usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME\n";
+    bool attach = argc == 6 && std::string(argv[5]) == "--attach";
+    if (argc != 5 && !attach) {
+        std::cerr << "usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach]\n";
         return 2;
     }
     const fs::path labcheck = argv[1], server = fs::absolute(argv[2]);
     const std::string name = argv[4];
-    toml::table expectations = toml::parse_file(argv[3]);
+    toml::table expectations;
+    try {
+        expectations = toml::parse_file(argv[3]);
+    } catch (const std::exception& error) {
+        std::cerr << fmt::format("cannot read {}: {}\n", argv[3], error.what());
+        return 1;
+    }
     const auto* mine = expectations[name].as_table();
     if (!mine) {
         std::cerr << fmt::format("{} has no [{}] table: add the server's expected verdicts\n", argv[3], name);
@@ -78,7 +126,23 @@ int main(int argc, char** argv) {
     auto must_fail = string_set(*mine, "fail");
     auto must_skip = string_set(*mine, "skip");
 
-    auto [status, output] = run(fmt::format("'{}' check 05 --server '{}' --format json", labcheck.string(), server.string()));
+    std::unique_ptr<HandStartedServer> by_hand;
+    std::string target = fmt::format("--server '{}'", server.string());
+    if (attach) {
+        // Checks that start or stop the server cannot run attached.
+        for (const char* id : {"restart", "shutdown"}) {
+            must_fail.erase(id);
+            must_skip.insert(id);
+        }
+        std::uint16_t port = labcheck::pick_free_port();
+        by_hand = std::make_unique<HandStartedServer>(server, port);
+        if (!by_hand->wait_listening()) {
+            std::cerr << fmt::format("{} did not listen on port {} within 10 s\n", server.string(), port);
+            return 1;
+        }
+        target = fmt::format("--attach 127.0.0.1:{}", port);
+    }
+    auto [status, output] = run(fmt::format("'{}' check 05 {} --format json", labcheck.string(), target));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);
@@ -101,6 +165,7 @@ int main(int argc, char** argv) {
         std::cout << fmt::format("XX labcheck exited {}, expected {}\n", status, expected_status);
         ++wrong;
     }
+    by_hand.reset();
     if (auto left = leftovers(server); !left.empty()) {
         std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n", left.size(), left.front());
         ++wrong;

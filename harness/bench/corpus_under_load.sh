@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Do the corpus verdicts hold with both cores busy? Runs every corpus test ROUNDS
+# times while stress-ng keeps the CPUs loaded, and counts verdicts that changed.
+# usage: harness/bench/corpus_under_load.sh [BUILD_DIR] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+rounds=${2:-20}
+command -v stress-ng >/dev/null || { echo "corpus_under_load: needs stress-ng (scripts/install-deps.sh --with-stress)" >&2; exit 2; }
+[[ -x $build/harness/labcheck ]] || { echo "corpus_under_load: build first (make)" >&2; exit 2; }
+
+stress-ng --cpu "$(nproc)" --timeout 0 --quiet &
+stress_pid=$!
+trap 'kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null || true' EXIT
+
+failures=0
+for ((round = 1; round <= rounds; round++)); do
+  started=$SECONDS
+  if (cd "$build" && ctest -L corpus -j "$(nproc)" --output-on-failure >"ctest-load-$round.log" 2>&1); then
+    echo "round $round: every verdict as expected ($((SECONDS - started)) s)"
+  else
+    failures=$((failures + 1))
+    echo "round $round: CHANGED VERDICTS ($((SECONDS - started)) s):"
+    grep -E '^XX|Failed|\*\*\*' "$build/ctest-load-$round.log" | head -20
+  fi
+done
+echo "under load: $rounds rounds, $failures with changed verdicts"
+((failures == 0))
