@@ -189,7 +189,10 @@ int run_hint(const std::string& lab, const std::string& check_id, int level, con
     Kit kit = Kit::locate(common.kit);
     LabSpec spec = load_spec(kit, lab);
     const CheckSpec* check = spec.find(check_id);
-    if (!check) split_ids(check_id, spec);  // throws the "no such check" message
+    if (!check) {
+        split_ids(check_id, spec);  // throws "no check 'x': its checks are ..." for a real name
+        throw UsageError(fmt::format("name one check of {} (labcheck list shows them)", spec.id));
+    }
     int levels = static_cast<int>(check->hints.size());
     if (level < 1 || level > levels)
         throw UsageError(fmt::format("{} has hints at levels 1 to {} for {}", spec.id, levels, check_id));
@@ -206,6 +209,7 @@ int run_hint(const std::string& lab, const std::string& check_id, int level, con
 int run_cli(int argc, char** argv) {
     CLI::App app{"labcheck: checks a student's TCP server, check by check, with messages that teach"};
     app.require_subcommand(1);
+    app.fallthrough();  // --kit may come after the subcommand too
     CommonOptions common;
     app.add_option("--kit", common.kit, "the kit's folder (holds labs/); default: where labcheck was built from");
 

@@ -86,11 +86,12 @@ Connection Connection::open(const std::string& host, std::uint16_t port,
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
         if (errno != EINPROGRESS)
             throw CheckFailure(fmt::format("could not connect to {}: {}", where, std::strerror(errno)));
+        Millis budget = deadline.remaining();
         if (wait_for(fd.get(), POLLOUT, deadline) == 0)
             throw CheckFailure(fmt::format(
                 "could not connect to {}: no answer to the connection request within {} ms "
                 "(is the listen backlog full, or is the server stopped?)",
-                where, deadline.remaining().count()));
+                where, budget.count()));
         int error = 0;
         socklen_t error_length = sizeof error;
         if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &error_length) != 0)
@@ -106,6 +107,16 @@ Connection Connection::open(const std::string& host, std::uint16_t port,
 
 Connection::~Connection() {
     if (fd_) abort();
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+    if (this != &other) {
+        if (fd_) abort();
+        fd_ = std::move(other.fd_);
+        local_port_ = other.local_port_;
+        peer_ = std::move(other.peer_);
+    }
+    return *this;
 }
 
 void Connection::send_all(std::string_view data, const Deadline& deadline) {

@@ -29,7 +29,7 @@ public:
     static Connection open(const std::string& host, std::uint16_t port, const Deadline& deadline);
 
     Connection(Connection&&) = default;
-    Connection& operator=(Connection&&) = default;
+    Connection& operator=(Connection&& other) noexcept;
     // An open connection is aborted with RST when dropped: the server side then
     // leaves no TIME_WAIT behind that could block the next server on this port.
     ~Connection();

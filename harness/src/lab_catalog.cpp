@@ -52,7 +52,9 @@ fs::path Kit::resolve_lab(const std::string& name) const {
         throw UsageError(fmt::format("{} is not a folder: name a lab folder, or a lab by number (labcheck list)", name));
     }
     auto folders = lab_folders();
-    bool numeric = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+    // "3" and "03" name lab 03; longer digit strings name nothing.
+    bool numeric = !name.empty() && name.size() <= 2 &&
+                   std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
     for (const auto& folder : folders) {
         std::string folder_name = folder.filename().string();
         if (folder_name == name) return folder;

@@ -37,8 +37,12 @@ void LogCapture::drain() {
             std::size_t keep = std::min(size, cap_ - written_);
             file_.write(buffer, static_cast<std::streamsize>(keep));
             written_ += keep;
-            if (written_ == cap_) file_ << "\n[labcheck: log capped here; further output dropped]\n";
             file_.flush();
+        }
+        if (total_ > cap_ && !noted_cap_) {
+            file_ << "\n[labcheck: log capped here; further output dropped]\n";
+            file_.flush();
+            noted_cap_ = true;
         }
         recent_.append(buffer, size);
         if (recent_.size() > 2 * kRecentWindow) recent_.erase(0, recent_.size() - kRecentWindow);
@@ -46,6 +50,7 @@ void LogCapture::drain() {
 }
 
 std::string LogCapture::tail(std::size_t max_lines) const {
+    if (max_lines == 0) return {};
     std::string_view text = recent_;
     while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
     if (text.empty()) return {};

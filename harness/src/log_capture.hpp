@@ -34,6 +34,7 @@ private:
     std::size_t cap_;
     std::size_t written_ = 0;
     std::size_t total_ = 0;
+    bool noted_cap_ = false;
     std::string recent_;  // a sliding window over the newest output
 };
 

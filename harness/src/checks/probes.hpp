@@ -16,9 +16,9 @@ namespace labcheck {
 
 // The budget for one reply on a loaded machine; generous, since a correct
 // server answers in microseconds and only a broken one ever waits it out.
-inline constexpr Millis kReplyBudget{3000};
+inline constexpr Millis kReplyBudget{2000};
 // How long a process state we wait for (an exit, a reap, a close) may take.
-inline constexpr Millis kSettleBudget{3000};
+inline constexpr Millis kSettleBudget{2000};
 
 // "client 3 says hello\n": distinct per client, with letters, digits and punctuation.
 std::string client_message(int index);

@@ -108,9 +108,10 @@ std::string zombie_burst(CheckContext& context) {
     // With the parent stopped, every child's exit raises the same pending
     // SIGCHLD: when the parent continues, it receives exactly one.
     StoppedProcess stopped(listener);
+    auto leaving = Deadline::after(kReplyBudget);
+    for (auto& client : clients) client.shutdown_write();
     for (auto& client : clients) {
-        client.shutdown_write();
-        client.receive_until_eof(64 * 1024, Deadline::after(kReplyBudget));
+        client.receive_until_eof(64 * 1024, leaving);
         client.close_gracefully();
     }
     bool all_exited = poll_until(Deadline::after(kSettleBudget), [&] {
