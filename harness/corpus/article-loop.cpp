@@ -1,12 +1,9 @@
 // BROKEN: the concurrent server of "The Socket API, Part 3: Concurrent Servers" (Linux For
 // You), kept as the article wrote it. Adapted only to take the port from argv[1] and to
-// include <arpa/inet.h> for inet_ntop; otherwise the article's code, bugs and all:
-//   - BUG (the one this file is about): `while (ch != EOF)` never looks at read()'s return
-//     value. At the client's EOF read() returns 0 and leaves ch alone, so the loop writes
-//     the last byte forever; and since ch is a plain (signed) char, a 0xff byte equals EOF
-//     (-1) and ends the loop in the middle of the data.
-//   - no SO_REUSEADDR, IPv4 only, bind()'s result ignored, SIGPIPE and SIGTERM not
-//     handled, stdout not flushed before fork(): the gaps lab 05 closes.
+// include <arpa/inet.h> for inet_ntop; otherwise the article's code, bugs and all. The bug
+// this file is about is its one-byte loop (see BUG below); the rest are the gaps lab 05
+// closes: no SO_REUSEADDR, IPv4 only, bind()'s result ignored, SIGPIPE and SIGTERM left
+// at their defaults, stdout not flushed before fork().
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -46,6 +43,9 @@ int main(int argc, char* argv[]) {
 
             if (read(cfd, &ch, 1) < 0) perror("read");
 
+            // BUG: read()'s 0 (EOF) is never looked at: at the client's EOF ch keeps its
+            // last byte, which is then written forever; and as ch is a plain (signed) char,
+            // a 0xff byte equals EOF (-1) and ends the loop in the middle of the data.
             while (ch != EOF) {
                 if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
                     ch ^= 0x20; /* EXORing 6th bit will result in change in case */

@@ -1,6 +1,6 @@
 // BROKEN: before it listens, it starts a "pool" of 300 spare processes that wait in
 // pause() for work that never comes. Bounded, but far past labcheck's 128-process cap
-// (--max-procs), so labcheck must kill it as a fork bomb in every check. The server
+// (--max-procs), so labcheck's watchdog must stop it as a fork bomb. The server
 // itself is otherwise correct.
 #include "corpus_server.hpp"
 
@@ -12,6 +12,9 @@ constexpr int spare_processes = 300;
 
 int main(int argc, char** argv) try {
     const auto port = corpus::port_from_args(argc, argv);
+    corpus::ignore_sigpipe();
+    corpus::on_signal(SIGCHLD, corpus::reap_children, SA_RESTART);
+    corpus::terminate_children_on_sigterm();
     // BUG: 300 processes that do nothing; a server must create processes per client (or a
     // small fixed pool), never hundreds up front.
     for (int i = 0; i < spare_processes; ++i) {
@@ -21,12 +24,12 @@ int main(int argc, char** argv) try {
             break;
         }
         if (pid == 0) {
+            corpus::become_child();
+            std::printf("[%d] spare process %d ready\n", static_cast<int>(::getpid()), i);
+            std::fflush(stdout);
             for (;;) ::pause();
         }
     }
-    corpus::ignore_sigpipe();
-    corpus::on_signal(SIGCHLD, corpus::reap_children, SA_RESTART);
-    corpus::terminate_children_on_sigterm();
     corpus::Fd listener = corpus::make_listener(port);
 
     for (;;) {

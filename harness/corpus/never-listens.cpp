@@ -1,9 +1,9 @@
 // BROKEN: creates and binds its socket but never calls listen(). The port is bound yet
 // refuses every connection; accept() fails with EINVAL, which the loop logs and retries
 // after a pause, so the process stays up without ever listening.
-#include "corpus_server.hpp"
-
 #include <poll.h>
+
+#include "corpus_server.hpp"
 
 int main(int argc, char** argv) try {
     const auto port = corpus::port_from_args(argc, argv);

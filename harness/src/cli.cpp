@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "checks/check.hpp"
 #include "lab_catalog.hpp"
@@ -57,7 +57,8 @@ std::vector<std::string> split_ids(const std::string& list, const LabSpec& spec)
         if (!spec.find(id)) {
             std::string known;
             for (const auto& check : spec.checks) known += (known.empty() ? "" : ", ") + check.id;
-            throw UsageError(fmt::format("lab {} has no check '{}': its checks are {}", spec.id, id, known));
+            throw UsageError(
+                fmt::format("lab {} has no check '{}': its checks are {}", spec.id, id, known));
         }
         ids.push_back(id);
     }
@@ -74,7 +75,8 @@ AttachTarget parse_attach(const std::string& text) {
         if (error != std::errc() || end != digits.data() + digits.size()) port = 0;
     }
     if (colon == std::string::npos || port <= 0 || port > 65535)
-        throw UsageError(fmt::format("--attach wants HOST:PORT, like 127.0.0.1:1205 (got '{}')", text));
+        throw UsageError(
+            fmt::format("--attach wants HOST:PORT, like 127.0.0.1:1205 (got '{}')", text));
     target.host = text.substr(0, colon);
     if (target.host.size() > 2 && target.host.front() == '[' && target.host.back() == ']')
         target.host = target.host.substr(1, target.host.size() - 2);
@@ -83,24 +85,30 @@ AttachTarget parse_attach(const std::string& text) {
 }
 
 // The server command: `-- CMD ...`, --server PATH, or the lab's built server.
-std::vector<std::string> server_command(const CheckOptions& options, const Kit& kit, const LabSpec& spec) {
+std::vector<std::string> server_command(const CheckOptions& options, const Kit& kit,
+                                        const LabSpec& spec) {
     if (!options.command.empty()) {
-        bool has_placeholder = std::any_of(options.command.begin(), options.command.end(),
-                                           [](const std::string& a) { return a.find("{port}") != std::string::npos; });
+        bool has_placeholder =
+            std::any_of(options.command.begin(), options.command.end(),
+                        [](const std::string& a) { return a.find("{port}") != std::string::npos; });
         if (!has_placeholder && options.port == 0)
-            throw UsageError("the server command has no {port} placeholder: add one, or give --port N for a "
-                             "server that always listens on port N");
+            throw UsageError(
+                "the server command has no {port} placeholder: add one, or give --port N for a "
+                "server that always listens on port N");
         std::vector<std::string> command = options.command;
         if (command[0].find('/') == std::string::npos) {
             // Search PATH here: the sandboxed child runs execv, which does not.
-            for (std::string_view path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"; !path.empty();) {
+            for (std::string_view path = std::getenv("PATH") ? std::getenv("PATH")
+                                                             : "/usr/bin:/bin";
+                 !path.empty();) {
                 auto colon = path.find(':');
                 fs::path candidate = fs::path(path.substr(0, colon)) / command[0];
                 if (access(candidate.c_str(), X_OK) == 0) {
                     command[0] = candidate.string();
                     break;
                 }
-                path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
+                path =
+                    colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
             }
             if (command[0].find('/') == std::string::npos)
                 throw UsageError(fmt::format("cannot find the program '{}' in PATH", command[0]));
@@ -113,17 +121,21 @@ std::vector<std::string> server_command(const CheckOptions& options, const Kit& 
     } else {
         fs::path source = kit.server_source(spec.folder, options.solution);
         if (!fs::exists(source))
-            throw UsageError(fmt::format("{} has no {} yet ({} is missing): nothing to check", spec.id,
-                                         options.solution ? "reference solution" : "server", source.string()));
+            throw UsageError(
+                fmt::format("{} has no {} yet ({} is missing): nothing to check", spec.id,
+                            options.solution ? "reference solution" : "server", source.string()));
         binary = kit.server_binary(spec.folder, options.solution);
         if (!fs::exists(binary))
-            throw UsageError(fmt::format("{} is not built: run `make` (or `make check LAB={:02}`) first",
-                                         binary.string(), spec.number));
+            throw UsageError(
+                fmt::format("{} is not built: run `make` (or `make check LAB={:02}`) first",
+                            binary.string(), spec.number));
     }
     if (!fs::exists(binary))
-        throw UsageError(fmt::format("the server {} does not exist: build it first, or check the path", binary.string()));
+        throw UsageError(fmt::format(
+            "the server {} does not exist: build it first, or check the path", binary.string()));
     if (access(binary.c_str(), X_OK) != 0)
-        throw UsageError(fmt::format("the server {} is not executable (chmod +x {})", binary.string(), binary.string()));
+        throw UsageError(fmt::format("the server {} is not executable (chmod +x {})",
+                                     binary.string(), binary.string()));
     return {fs::absolute(binary).string(), options.port ? std::to_string(options.port) : "{port}"};
 }
 
@@ -140,7 +152,9 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     run.only = split_ids(options.only, run.spec);
     if (!options.attach.empty()) {
         if (!options.command.empty() || !options.server.empty() || options.solution)
-            throw UsageError("--attach checks a server that is already running: drop --server/--solution/-- CMD");
+            throw UsageError(
+                "--attach checks a server that is already running: drop --server/--solution/-- "
+                "CMD");
         run.attach = parse_attach(options.attach);
     } else {
         run.command = server_command(options, kit, run.spec);
@@ -168,7 +182,7 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     else
         std::cout << render_text(report, TextStyle{use_colour(options.colour)});
     std::cout.flush();
-    return report.all_graded_passed() ? 0 : 1;
+    return report.no_graded_failures() ? 0 : 1;
 }
 
 int run_list(const CommonOptions& common) {
@@ -178,14 +192,16 @@ int run_list(const CommonOptions& common) {
         std::cout << fmt::format("{}  {} ({})\n", spec.id, spec.title, to_string(spec.protocol));
         for (const auto& check : spec.checks) {
             const auto* definition = find_check(check.id);
-            std::cout << fmt::format("    {:<20} {:>3} pts  {}{}\n", check.id, check.points, definition->title,
-                                     check.expected_to_fail ? "  (shown; expected to fail at this stage)" : "");
+            std::cout << fmt::format(
+                "    {:<20} {:>3} pts  {}{}\n", check.id, check.points, definition->title,
+                check.expected_to_fail ? "  (shown; expected to fail at this stage)" : "");
         }
     }
     return 0;
 }
 
-int run_hint(const std::string& lab, const std::string& check_id, int level, const CommonOptions& common) {
+int run_hint(const std::string& lab, const std::string& check_id, int level,
+             const CommonOptions& common) {
     Kit kit = Kit::locate(common.kit);
     LabSpec spec = load_spec(kit, lab);
     const CheckSpec* check = spec.find(check_id);
@@ -195,45 +211,60 @@ int run_hint(const std::string& lab, const std::string& check_id, int level, con
     }
     int levels = static_cast<int>(check->hints.size());
     if (level < 1 || level > levels)
-        throw UsageError(fmt::format("{} has hints at levels 1 to {} for {}", spec.id, levels, check_id));
-    std::cout << fmt::format("{} — {} — hint {} of {}\n\n{}\n\nIn the lab text: \"{}\" ({}#{})\n", spec.id, check_id,
-                             level, levels, check->hints[static_cast<std::size_t>(level - 1)], check->step,
+        throw UsageError(
+            fmt::format("{} has hints at levels 1 to {} for {}", spec.id, levels, check_id));
+    std::cout << fmt::format("{} — {} — hint {} of {}\n\n{}\n\nIn the lab text: \"{}\" ({}#{})\n",
+                             spec.id, check_id, level, levels,
+                             check->hints[static_cast<std::size_t>(level - 1)], check->step,
                              (spec.folder / spec.text).string(), check->anchor);
     if (level < levels)
-        std::cout << fmt::format("Still stuck? labcheck hint {} {} --level {}\n", spec.number, check_id, level + 1);
+        std::cout << fmt::format("Still stuck? labcheck hint {} {} --level {}\n", spec.number,
+                                 check_id, level + 1);
     return 0;
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-    CLI::App app{"labcheck: checks a student's TCP server, check by check, with messages that teach"};
+    CLI::App app{
+        "labcheck: checks a student's TCP server, check by check, with messages that teach"};
     app.require_subcommand(1);
     app.fallthrough();  // --kit may come after the subcommand too
     CommonOptions common;
-    app.add_option("--kit", common.kit, "the kit's folder (holds labs/); default: where labcheck was built from");
+    app.add_option("--kit", common.kit,
+                   "the kit's folder (holds labs/); default: where labcheck was built from");
 
     app.add_subcommand("list", "list the labs and their checks");
 
     CheckOptions check;
     auto* check_command = app.add_subcommand("check", "run a lab's checks against a server");
-    check_command->add_option("lab", check.lab, "lab: 3, 03, 03-fork-per-client or a lab folder")->required();
-    check_command->add_option("--server", check.server, "the server binary (default: the lab's built server)");
+    check_command->add_option("lab", check.lab, "lab: 3, 03, 03-fork-per-client or a lab folder")
+        ->required();
+    check_command->add_option("--server", check.server,
+                              "the server binary (default: the lab's built server)");
     check_command->add_flag("--solution", check.solution, "check the lab's reference solution");
-    check_command->add_option("--port", check.port, "the port the server always listens on (a hard-coded port)")
+    check_command
+        ->add_option("--port", check.port,
+                     "the port the server always listens on (a hard-coded port)")
         ->check(CLI::Range(1, 65535));
-    check_command->add_option("--attach", check.attach, "check a server already running at HOST:PORT");
+    check_command->add_option("--attach", check.attach,
+                              "check a server already running at HOST:PORT");
     check_command->add_option("--only", check.only, "run only these checks: ID,ID,...");
-    check_command->add_option("--format", check.format, "text or json")->check(CLI::IsMember({"text", "json"}));
-    check_command->add_option("--user", check.user, "as root: the user the server runs as (name or uid)");
-    check_command->add_option("--max-procs", check.max_procs, "stop a server with more processes than this")
+    check_command->add_option("--format", check.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    check_command->add_option("--user", check.user,
+                              "as root: the user the server runs as (name or uid)");
+    check_command
+        ->add_option("--max-procs", check.max_procs, "stop a server with more processes than this")
         ->check(CLI::Range(2, 4096));
     check_command->add_option("--timeout", check.timeout_s, "ceiling for the whole run, in seconds")
         ->check(CLI::Range(1, 3600));
-    check_command->add_option("--log-dir", check.log_dir, "keep the server's logs here (default: dropped)");
+    check_command->add_option("--log-dir", check.log_dir,
+                              "keep the server's logs here (default: dropped)");
     check_command->add_option("--color", check.colour, "auto, always or never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
-    check_command->add_option("command", check.command, "after --: the server command; {port} becomes the port");
+    check_command->add_option("command", check.command,
+                              "after --: the server command; {port} becomes the port");
 
     std::string hint_lab, hint_check;
     int hint_level = 1;

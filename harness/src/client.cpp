@@ -65,17 +65,21 @@ short wait_for(int fd, short events, const Deadline& deadline) {
 
 std::string Received::describe_end(Millis waited) const {
     switch (end) {
-        case End::complete: return "all of it came back";
-        case End::eof: return "then the server closed the connection";
-        case End::timeout: return fmt::format("then nothing more came for {} ms", waited.count());
-        case End::reset: return fmt::format("then the connection was reset ({})", error);
-        case End::cap: return "and the server kept sending more than was asked for";
+        case End::complete:
+            return "all of it came back";
+        case End::eof:
+            return "then the server closed the connection";
+        case End::timeout:
+            return fmt::format("then nothing more came for {} ms", waited.count());
+        case End::reset:
+            return fmt::format("then the connection was reset ({})", error);
+        case End::cap:
+            return "and the server kept sending more than was asked for";
     }
     return {};
 }
 
-Connection Connection::open(const std::string& host, std::uint16_t port,
-                            const Deadline& deadline) {
+Connection Connection::open(const std::string& host, std::uint16_t port, const Deadline& deadline) {
     const std::string where = endpoint_text(host, port);
     sockaddr_storage address{};
     socklen_t length = make_address(host, port, address);
@@ -85,7 +89,8 @@ Connection Connection::open(const std::string& host, std::uint16_t port,
     if (!fd) throw_errno("socket");
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
         if (errno != EINPROGRESS)
-            throw CheckFailure(fmt::format("could not connect to {}: {}", where, std::strerror(errno)));
+            throw CheckFailure(
+                fmt::format("could not connect to {}: {}", where, std::strerror(errno)));
         Millis budget = deadline.remaining();
         if (wait_for(fd.get(), POLLOUT, deadline) == 0)
             throw CheckFailure(fmt::format(
@@ -97,7 +102,8 @@ Connection Connection::open(const std::string& host, std::uint16_t port,
         if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &error_length) != 0)
             throw_errno("getsockopt(SO_ERROR)");
         if (error != 0)
-            throw CheckFailure(fmt::format("could not connect to {}: {}", where, std::strerror(error)));
+            throw CheckFailure(
+                fmt::format("could not connect to {}: {}", where, std::strerror(error)));
     }
     int one = 1;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -132,14 +138,15 @@ void Connection::send_all(std::string_view data, const Deadline& deadline) {
             throw CheckFailure(fmt::format("sending to {} failed after {} of {} bytes: {}", peer_,
                                            sent, data.size(), std::strerror(errno)));
         if (wait_for(fd_.get(), POLLOUT, deadline) == 0)
-            throw CheckFailure(fmt::format(
-                "sending stalled after {} of {} bytes: the server stopped reading", sent,
-                data.size()));
+            throw CheckFailure(
+                fmt::format("sending stalled after {} of {} bytes: the server stopped reading",
+                            sent, data.size()));
     }
 }
 
 std::size_t Connection::send_some(std::string_view data) {
-    ssize_t n = retry_on_eintr([&] { return ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL); });
+    ssize_t n =
+        retry_on_eintr([&] { return ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL); });
     return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
@@ -202,7 +209,8 @@ Received Connection::exchange(std::string_view data, std::size_t want, Millis st
         if (ready == 0) {
             result.end = Received::End::timeout;
             if (sent < data.size())
-                result.error = fmt::format("labcheck could send only {} of {} bytes", sent, data.size());
+                result.error =
+                    fmt::format("labcheck could send only {} of {} bytes", sent, data.size());
             return result;
         }
         if (entry.revents & POLLOUT) {
@@ -227,7 +235,9 @@ void Connection::shutdown_write() {
     if (::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) throw_errno("shutdown");
 }
 
-void Connection::close_gracefully() { fd_.reset(); }
+void Connection::close_gracefully() {
+    fd_.reset();
+}
 
 void Connection::abort() {
     linger hard{1, 0};
@@ -241,9 +251,9 @@ void expect_reply(Connection& connection, std::string_view message, std::string_
     connection.send_all(message, deadline);
     Received reply = connection.receive(expected.size(), deadline);
     if (reply.data == expected) return;
-    std::string story = fmt::format("sent     {}\nexpected {}\nreceived {} — {}", quote_bytes(message),
-                                    quote_bytes(expected), quote_bytes(reply.data),
-                                    reply.describe_end(budget));
+    std::string story =
+        fmt::format("sent     {}\nexpected {}\nreceived {} — {}", quote_bytes(message),
+                    quote_bytes(expected), quote_bytes(reply.data), reply.describe_end(budget));
     if (!reply.data.empty() && reply.end == Received::End::complete)
         story += "\n" + describe_difference(expected, reply.data);
     throw CheckFailure(story);

@@ -23,7 +23,7 @@ struct Received {
 };
 
 class Connection {
-public:
+  public:
     // Connects to host:port (numeric address, IPv4 or IPv6). Throws CheckFailure
     // with "could not connect to HOST:PORT: REASON" when it cannot.
     static Connection open(const std::string& host, std::uint16_t port, const Deadline& deadline);
@@ -52,14 +52,14 @@ public:
     Received exchange(std::string_view data, std::size_t want, Millis stall,
                       const Deadline& deadline);
 
-    void shutdown_write();                // half-close: the server reads EOF
-    void close_gracefully();              // close(2) with a FIN
-    void abort();                         // close(2) with RST (SO_LINGER 0)
+    void shutdown_write();    // half-close: the server reads EOF
+    void close_gracefully();  // close(2) with a FIN
+    void abort();             // close(2) with RST (SO_LINGER 0)
     bool is_open() const { return static_cast<bool>(fd_); }
     std::uint16_t local_port() const { return local_port_; }
     std::string peer() const { return peer_; }
 
-private:
+  private:
     Connection(UniqueFd fd, std::uint16_t local_port, std::string peer)
         : fd_(std::move(fd)), local_port_(local_port), peer_(std::move(peer)) {}
     bool read_some(Received& into, std::size_t max);  // false on EOF/reset

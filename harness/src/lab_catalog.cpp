@@ -27,7 +27,7 @@ Kit Kit::locate(const std::optional<fs::path>& override_root) {
         kit.root = LABCHECK_KIT_DIR;
     }
     const char* build_env = std::getenv("LABCHECK_BUILD");
-    kit.build = build_env ? fs::path(build_env)
+    kit.build = build_env       ? fs::path(build_env)
                 : override_root ? kit.root / "build"
                                 : fs::path(LABCHECK_BUILD_DIR);
     if (!fs::is_directory(kit.root / "labs"))
@@ -49,19 +49,22 @@ std::vector<fs::path> Kit::lab_folders() const {
 fs::path Kit::resolve_lab(const std::string& name) const {
     if (name.find('/') != std::string::npos) {
         if (fs::is_directory(name)) return fs::path(name);
-        throw UsageError(fmt::format("{} is not a folder: name a lab folder, or a lab by number (labcheck list)", name));
+        throw UsageError(fmt::format(
+            "{} is not a folder: name a lab folder, or a lab by number (labcheck list)", name));
     }
     auto folders = lab_folders();
     // "3" and "03" name lab 03; longer digit strings name nothing.
-    bool numeric = !name.empty() && name.size() <= 2 &&
-                   std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+    bool numeric =
+        !name.empty() && name.size() <= 2 &&
+        std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
     for (const auto& folder : folders) {
         std::string folder_name = folder.filename().string();
         if (folder_name == name) return folder;
         if (numeric && std::stoi(folder_name.substr(0, 2)) == std::stoi(name)) return folder;
     }
     std::string known;
-    for (const auto& folder : folders) known += (known.empty() ? "" : ", ") + folder.filename().string();
+    for (const auto& folder : folders)
+        known += (known.empty() ? "" : ", ") + folder.filename().string();
     throw UsageError(fmt::format("unknown lab '{}': the labs are {}", name, known));
 }
 
@@ -70,7 +73,8 @@ fs::path Kit::server_binary(const fs::path& lab_folder, bool solution) const {
 }
 
 fs::path Kit::server_source(const fs::path& lab_folder, bool solution) const {
-    return solution ? root / "solutions" / lab_folder.filename() / "server.cpp" : lab_folder / "server.cpp";
+    return solution ? root / "solutions" / lab_folder.filename() / "server.cpp"
+                    : lab_folder / "server.cpp";
 }
 
 }  // namespace labcheck

@@ -12,11 +12,11 @@
 namespace labcheck {
 
 struct CheckSpec {
-    std::string id;          // one of the ids in checks/registry
-    int points = 0;          // 0 for expected_to_fail checks
+    std::string id;  // one of the ids in checks/registry
+    int points = 0;  // 0 for expected_to_fail checks
     bool expected_to_fail = false;
-    std::string anchor;      // heading anchor in the lab text, e.g. "step-3-read-until-eof"
-    std::string step;        // the step's name as the student reads it, e.g. "Step 3: read until EOF"
+    std::string anchor;  // heading anchor in the lab text, e.g. "step-3-read-until-eof"
+    std::string step;    // the step's name as the student reads it, e.g. "Step 3: read until EOF"
     std::vector<std::string> hints;  // level 1 nudges ... last level nearly gives it away
 };
 
@@ -25,7 +25,7 @@ struct LabSpec {
     int number = 0;     // 1
     std::string title;  // "An iterative echo server"
     Protocol protocol = Protocol::plain;
-    std::filesystem::path folder;  // where lab.toml lives
+    std::filesystem::path folder;    // where lab.toml lives
     std::string text = "README.md";  // the lab text, relative to folder
     std::vector<CheckSpec> checks;   // in the order they run and are shown
 
@@ -34,7 +34,7 @@ struct LabSpec {
 
 // A malformed or inconsistent spec: the message names the file, the place and the fix.
 class SpecError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

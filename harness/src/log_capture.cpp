@@ -14,7 +14,9 @@ constexpr std::size_t kRecentWindow = 8 * 1024;
 }
 
 LogCapture::LogCapture(UniqueFd read_end, const std::filesystem::path& file, std::size_t cap_bytes)
-    : pipe_(std::move(read_end)), path_(file), file_(file, std::ios::binary | std::ios::trunc),
+    : pipe_(std::move(read_end)),
+      path_(file),
+      file_(file, std::ios::binary | std::ios::trunc),
       cap_(cap_bytes) {
     fcntl(pipe_.get(), F_SETFL, fcntl(pipe_.get(), F_GETFL) | O_NONBLOCK);
 }
@@ -72,7 +74,9 @@ std::string LogCapture::tail(std::size_t max_lines) const {
     std::string_view kept = text.substr(start);
     if (kept.size() > 4096) kept = kept.substr(kept.size() - 4096);
     std::string result(kept);
-    if (total_ > cap_) result += fmt::format("\n[{} bytes of output in all; the log keeps the first {}]", total_, cap_);
+    if (total_ > cap_)
+        result +=
+            fmt::format("\n[{} bytes of output in all; the log keeps the first {}]", total_, cap_);
     return result;
 }
 

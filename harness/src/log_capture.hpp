@@ -13,7 +13,7 @@
 namespace labcheck {
 
 class LogCapture {
-public:
+  public:
     LogCapture(UniqueFd read_end, const std::filesystem::path& file, std::size_t cap_bytes);
 
     int fd() const { return pipe_.get(); }
@@ -27,7 +27,7 @@ public:
     std::size_t total_bytes() const { return total_; }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     UniqueFd pipe_;
     std::filesystem::path path_;
     std::ofstream file_;

@@ -1,3 +1,5 @@
 #include "cli.hpp"
 
-int main(int argc, char** argv) { return labcheck::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+    return labcheck::run_cli(argc, argv);
+}

@@ -36,7 +36,9 @@ bool binds(int family, std::uint16_t port) {
 
 }  // namespace
 
-bool port_is_busy(std::uint16_t port) { return !binds(AF_INET, port) || !binds(AF_INET6, port); }
+bool port_is_busy(std::uint16_t port) {
+    return !binds(AF_INET, port) || !binds(AF_INET6, port);
+}
 
 std::uint16_t pick_free_port() {
     static std::mt19937 random{std::random_device{}()};

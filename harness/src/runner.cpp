@@ -19,10 +19,12 @@ using procfs::TcpState;
 // LISTEN sockets held by the server's tree, by port.
 std::vector<std::uint16_t> listening_ports(const ServerView& view) {
     std::vector<ino_t> held;
-    for (const auto& [pid, inodes] : view.snapshot().sockets) held.insert(held.end(), inodes.begin(), inodes.end());
+    for (const auto& [pid, inodes] : view.snapshot().sockets)
+        held.insert(held.end(), inodes.begin(), inodes.end());
     std::vector<std::uint16_t> ports;
     for (const auto& socket : procfs::read_tcp_sockets())
-        if (socket.state == TcpState::listen && std::find(held.begin(), held.end(), socket.inode) != held.end())
+        if (socket.state == TcpState::listen &&
+            std::find(held.begin(), held.end(), socket.inode) != held.end())
             ports.push_back(socket.local.port);
     return ports;
 }
@@ -35,7 +37,9 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
     std::string failure;
     auto tripped = [&] {
         if (auto count = server.tripped_at()) {
-            failure = fmt::format("it ran {} processes at once, past the cap, and was stopped (a fork bomb?)", *count);
+            failure = fmt::format(
+                "it ran {} processes at once, past the cap, and was stopped (a fork bomb?)",
+                *count);
             return true;
         }
         return false;
@@ -44,21 +48,25 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
         if (tripped()) return true;
         bool has_listen_row = false;
         for (const auto& socket : procfs::read_tcp_sockets())
-            if (socket.state == TcpState::listen && socket.local.port == view.port()) has_listen_row = true;
+            if (socket.state == TcpState::listen && socket.local.port == view.port())
+                has_listen_row = true;
         if (has_listen_row && !view.snapshot().listeners().empty()) return true;
         if (auto status = server.wait_status(); status && server.tree().empty()) {
             if (tripped()) return true;  // killed by the watchdog, not by its own bug
-            failure = fmt::format("it {} before listening on port {}", describe_wait_status(*status), view.port());
+            failure = fmt::format("it {} before listening on port {}",
+                                  describe_wait_status(*status), view.port());
             return true;
         }
         return false;
     });
     if (listening && failure.empty()) return {};
     if (!failure.empty()) return failure;
-    std::string text = fmt::format("no listening socket on port {} after {} ms", view.port(), timeout.count());
+    std::string text =
+        fmt::format("no listening socket on port {} after {} ms", view.port(), timeout.count());
     auto elsewhere = listening_ports(view);
     if (!elsewhere.empty())
-        text += fmt::format("; the server listens on port {} instead: take the port from argv[1]", elsewhere.front());
+        text += fmt::format("; the server listens on port {} instead: take the port from argv[1]",
+                            elsewhere.front());
     else
         text += "; the server is running but never called listen() on that port";
     return text;
@@ -69,31 +77,37 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
 std::vector<pid_t> settle_baseline(const ServerView& view) {
     std::vector<pid_t> previous = view.tree();
     int stable = 0;
-    poll_until(Deadline::after(Millis(1000)), [&] {
-        auto now = view.tree();
-        std::sort(now.begin(), now.end());
-        stable = (now == previous) ? stable + 1 : 0;
-        previous = std::move(now);
-        return stable >= 3;
-    }, Millis(5));
+    poll_until(
+        Deadline::after(Millis(1000)),
+        [&] {
+            auto now = view.tree();
+            std::sort(now.begin(), now.end());
+            stable = (now == previous) ? stable + 1 : 0;
+            previous = std::move(now);
+            return stable >= 3;
+        },
+        Millis(5));
     return previous;
 }
 
 class Session {
-public:
+  public:
     explicit Session(const RunOptions& options) : options_(options) {}
 
     // Starts a server on a fresh port (or the fixed one) and waits for it to
     // listen; a lost race for a fresh port is retried with another.
     std::string start(std::optional<std::uint16_t> port, const std::string& label) {
         for (int attempt = 1;; ++attempt) {
-            std::uint16_t chosen = port ? *port : options_.fixed_port ? *options_.fixed_port : pick_free_port();
+            std::uint16_t chosen = port                  ? *port
+                                   : options_.fixed_port ? *options_.fixed_port
+                                                         : pick_free_port();
             server_.reset();
             LaunchSpec spec{options_.command, options_.policy,
                             options_.log_dir / fmt::format("{}.log", label)};
             server_ = ServerProcess::launch(spec, chosen);
             port_ = chosen;
-            std::string failure = wait_until_listening(*server_, ServerView::launched(chosen), options_.start_timeout);
+            std::string failure = wait_until_listening(*server_, ServerView::launched(chosen),
+                                                       options_.start_timeout);
             if (failure.empty()) {
                 baseline_ = settle_baseline(ServerView::launched(chosen));
                 return {};
@@ -109,7 +123,7 @@ public:
     const std::vector<pid_t>& baseline() const { return baseline_; }
     void stop() { server_.reset(); }
 
-private:
+  private:
     const RunOptions& options_;
     std::unique_ptr<ServerProcess> server_;
     std::uint16_t port_ = 0;
@@ -125,15 +139,16 @@ std::vector<const CheckSpec*> selected_checks(const RunOptions& options) {
     return selected;
 }
 
-CheckResult blank_result(const CheckSpec& spec, const CheckDefinition& definition, const LabSpec& lab) {
+CheckResult blank_result(const CheckSpec& spec, const CheckDefinition& definition,
+                         const LabSpec& lab) {
     CheckResult result;
     result.id = spec.id;
     result.title = std::string(definition.title);
     result.max_points = spec.expected_to_fail ? 0 : spec.points;
     result.expected_to_fail = spec.expected_to_fail;
     if (!spec.step.empty())
-        result.hint = fmt::format("reread \"{}\" in labs/{}/{}#{} (more: labcheck hint {} {})", spec.step,
-                                  lab.id, lab.text, spec.anchor, lab.number, spec.id);
+        result.hint = fmt::format("reread \"{}\" in labs/{}/{}#{} (more: labcheck hint {} {})",
+                                  spec.step, lab.id, lab.text, spec.anchor, lab.number, spec.id);
     return result;
 }
 
@@ -166,23 +181,31 @@ RunReport run_launched(const RunOptions& options) {
         auto started = Clock::now();
         if (ceiling.expired()) {
             result.status = Status::error;
-            result.message = fmt::format("not run: the whole run passed its ceiling of {} s", options.ceiling.count() / 1000);
+            result.message = fmt::format("not run: the whole run passed its ceiling of {} s",
+                                         options.ceiling.count() / 1000);
         } else if (!never_listened.empty()) {
             result.status = Status::skip;
-            result.message = "not run: the server never listened (see listens)";
+            result.message = "not run: the server did not start listening (see listens)";
         } else if (std::string failure = session.start(std::nullopt, spec->id); !failure.empty()) {
             result.status = Status::fail;
-            result.message = fmt::format("started `{}`: {}", session.server()->command_line(), failure);
+            result.message =
+                fmt::format("started `{}`: {}", session.server()->command_line(), failure);
             result.log_tail = session.server()->log_tail();
             if (spec->id == "listens" || report.checks.empty()) never_listened = failure;
         } else {
             report.port = session.port();
-            CheckContext context{options.spec.protocol, "127.0.0.1", session.port(), ServerView::launched(session.port()),
-                                 session.baseline(), &session.server(), {}};
+            CheckContext context{options.spec.protocol,
+                                 "127.0.0.1",
+                                 session.port(),
+                                 ServerView::launched(session.port()),
+                                 session.baseline(),
+                                 &session.server(),
+                                 {}};
             context.relaunch = [&] {
                 std::uint16_t port = session.port();
                 session.stop();
-                if (std::string reason = session.start(port, spec->id + "-restarted"); !reason.empty())
+                if (std::string reason = session.start(port, spec->id + "-restarted");
+                    !reason.empty())
                     throw CheckFailure(reason);
                 context.baseline = session.baseline();
             };
@@ -191,14 +214,17 @@ RunReport run_launched(const RunOptions& options) {
             if (auto count = server.tripped_at()) {
                 result.status = Status::fail;
                 result.message = fmt::format(
-                    "the server had more than {} processes at once and was stopped. Does only the parent "
-                    "loop on accept()? Does every child exit when its client leaves?\n(what the check "
+                    "the server had more than {} processes at once and was stopped. Does only the "
+                    "parent "
+                    "loop on accept()? Does every child exit when its client leaves?\n(what the "
+                    "check "
                     "saw: {})",
                     options.policy.max_processes, result.message);
             }
             if (result.status != Status::pass && result.status != Status::skip) {
                 if (auto status = server.wait_status(); status && spec->id != "shutdown")
-                    result.message += fmt::format("\nmeanwhile the server process {}", describe_wait_status(*status));
+                    result.message += fmt::format("\nmeanwhile the server process {}",
+                                                  describe_wait_status(*status));
                 result.log_tail = server.log_tail();
             }
         }
@@ -218,9 +244,13 @@ RunReport run_attached(const RunOptions& options) {
     std::optional<pid_t> root = local ? find_listening_process(target.port) : std::nullopt;
     std::string host = target.host == "localhost" ? "127.0.0.1" : target.host;
     std::unique_ptr<ServerProcess> none;
-    CheckContext context{options.spec.protocol, host, target.port,
-                         ServerView::attached(target.port, root.value_or(-1)), {}, &none, {}};
-    if (root) context.baseline = settle_baseline(context.view);
+    CheckContext context{options.spec.protocol,
+                         host,
+                         target.port,
+                         ServerView::attached(target.port, root.value_or(-1)),
+                         {},
+                         &none,
+                         {}};
     auto ceiling = Deadline::after(options.ceiling);
 
     for (const CheckSpec* spec : selected_checks(options)) {
@@ -232,13 +262,21 @@ RunReport run_attached(const RunOptions& options) {
             result.message = "not run: the whole run passed its ceiling";
         } else if (definition.needs_launch) {
             result.status = Status::skip;
-            result.message = "skipped with --attach: this check must start or stop the server itself";
+            result.message =
+                "skipped with --attach: this check must start or stop the server itself";
         } else if (definition.needs_processes && !root) {
             result.status = Status::skip;
-            result.message = local ? fmt::format("skipped: no process visible to labcheck listens on port {} "
-                                                 "(run labcheck as the user who started the server)", target.port)
-                                   : "skipped: labcheck sees processes only on this machine (attach to 127.0.0.1)";
+            result.message =
+                local
+                    ? fmt::format(
+                          "skipped: no process visible to labcheck listens on port {} "
+                          "(run labcheck as the user who started the server)",
+                          target.port)
+                    : "skipped: labcheck sees processes only on this machine (attach to 127.0.0.1)";
         } else {
+            // The server has lived through the checks before this one: judge this
+            // check against what it left, as a fresh server is judged against idle.
+            if (root) context.baseline = settle_baseline(context.view);
             execute(definition, context, result);
         }
         if (result.status == Status::pass) result.points = result.max_points;
@@ -258,7 +296,8 @@ RunReport run_checks(const RunOptions& options) {
     if (options.attach) {
         report.server = fmt::format("{}:{} (attached)", options.attach->host, options.attach->port);
     } else {
-        for (const auto& argument : options.command) report.server += (report.server.empty() ? "" : " ") + argument;
+        for (const auto& argument : options.command)
+            report.server += (report.server.empty() ? "" : " ") + argument;
     }
     report.duration = std::chrono::duration_cast<Millis>(Clock::now() - started);
     return report;

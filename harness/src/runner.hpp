@@ -23,12 +23,12 @@ struct AttachTarget {
 
 struct RunOptions {
     LabSpec spec;
-    std::vector<std::string> only;             // check ids; empty: all of the lab's
-    std::vector<std::string> command;          // argv, "{port}" replaced per run
-    std::optional<std::uint16_t> fixed_port;   // for servers that hard-code their port
-    std::optional<AttachTarget> attach;        // check a server started elsewhere
+    std::vector<std::string> only;            // check ids; empty: all of the lab's
+    std::vector<std::string> command;         // argv, "{port}" replaced per run
+    std::optional<std::uint16_t> fixed_port;  // for servers that hard-code their port
+    std::optional<AttachTarget> attach;       // check a server started elsewhere
     SandboxPolicy policy;
-    std::filesystem::path log_dir;             // where server logs go
+    std::filesystem::path log_dir;              // where server logs go
     std::chrono::milliseconds ceiling{120000};  // the whole run
     std::chrono::milliseconds start_timeout{5000};
 };

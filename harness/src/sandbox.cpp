@@ -28,16 +28,19 @@ RunAs resolve_user(const std::string& name_or_uid) {
     if (!name_or_uid.empty() && *end == '\0') {
         entry = getpwuid(static_cast<uid_t>(numeric));
         // A bare uid without a passwd entry is fine: the grader may use a free range.
-        if (!entry) return RunAs{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid};
+        if (!entry)
+            return RunAs{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid};
     } else {
         entry = getpwnam(name_or_uid.c_str());
     }
     if (!entry)
-        throw std::runtime_error(fmt::format(
-            "there is no user '{}' on this machine to run the server as: pass --user NAME or --user UID",
-            name_or_uid));
+        throw std::runtime_error(
+            fmt::format("there is no user '{}' on this machine to run the server as: pass --user "
+                        "NAME or --user UID",
+                        name_or_uid));
     if (entry->pw_uid == 0)
-        throw std::runtime_error("refusing to run a student's server as root: pass --user with an unprivileged user");
+        throw std::runtime_error(
+            "refusing to run a student's server as root: pass --user with an unprivileged user");
     return RunAs{entry->pw_uid, entry->pw_gid, entry->pw_name};
 }
 
@@ -116,7 +119,8 @@ int enter_sandbox(const SandboxPolicy& policy) noexcept {
     if (policy.run_as) {
         // Counted per user across the machine: the cap of the tree plus headroom
         // for what that user already runs elsewhere.
-        if (int e = set_limit(RLIMIT_NPROC, static_cast<rlim_t>(policy.max_processes) * 2 + 64)) return e;
+        if (int e = set_limit(RLIMIT_NPROC, static_cast<rlim_t>(policy.max_processes) * 2 + 64))
+            return e;
         if (setgroups(0, nullptr) != 0) return errno;
         if (setgid(policy.run_as->gid) != 0) return errno;
         if (setuid(policy.run_as->uid) != 0) return errno;

@@ -18,9 +18,9 @@ struct RunAs {
 };
 
 struct SandboxPolicy {
-    std::optional<RunAs> run_as;  // set when labcheck is root
-    int max_processes = 128;      // the tree is killed above this (watchdog)
-    bool limit_memory = true;     // off for sanitizer builds, whose shadow memory is huge
+    std::optional<RunAs> run_as;    // set when labcheck is root
+    int max_processes = 128;        // the tree is killed above this (watchdog)
+    bool limit_memory = true;       // off for sanitizer builds, whose shadow memory is huge
     std::filesystem::path workdir;  // the server's working directory (staging folder)
 };
 
@@ -35,7 +35,7 @@ bool looks_sanitized(const std::filesystem::path& binary);
 // when dropped. Binaries the server user cannot reach (a clone inside root's
 // private home) are copied here.
 class StagingArea {
-public:
+  public:
     StagingArea();
     StagingArea(StagingArea&&) = default;
     StagingArea& operator=(StagingArea&&) = default;
@@ -46,7 +46,7 @@ public:
     // execute it where it is. Throws std::runtime_error when it cannot be staged.
     std::vector<std::string> stage(std::vector<std::string> argv, const std::optional<RunAs>& user);
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

@@ -37,8 +37,8 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
 
 // Runs in the forked child: everything here must be async-signal-safe, because
 // labcheck has threads. Reports failure as (step, errno) on `report` and exits.
-[[noreturn]] void exec_server(char* const* argv, int output, int report, const SandboxPolicy& policy,
-                              const char* workdir) {
+[[noreturn]] void exec_server(char* const* argv, int output, int report,
+                              const SandboxPolicy& policy, const char* workdir) {
     auto fail = [&](int step) {
         int message[2] = {step, errno};
         [[maybe_unused]] auto ignored = ::write(report, message, sizeof message);
@@ -57,7 +57,8 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int signal_number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP}) ::signal(signal_number, SIG_DFL);
+    for (int signal_number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP})
+        ::signal(signal_number, SIG_DFL);
     execv(argv[0], argv);
     fail(5);
     _exit(127);  // not reached: fail() exits
@@ -73,7 +74,8 @@ std::string describe_launch_failure(int step, int error, const std::string& prog
             return fmt::format("cannot drop privileges or set limits for {}: {}", program,
                                std::strerror(error));
         default:
-            return fmt::format("cannot prepare the process for {}: {}", program, std::strerror(error));
+            return fmt::format("cannot prepare the process for {}: {}", program,
+                               std::strerror(error));
     }
 }
 
@@ -123,12 +125,15 @@ std::unique_ptr<ServerProcess> ServerProcess::launch(const LaunchSpec& spec, std
 
     pid_t child = fork();
     if (child < 0) throw_errno("fork");
-    if (child == 0) exec_server(argv.data(), output_write.get(), report_write.get(), spec.policy, workdir.c_str());
+    if (child == 0)
+        exec_server(argv.data(), output_write.get(), report_write.get(), spec.policy,
+                    workdir.c_str());
 
     server->pid_ = child;
     output_write.reset();
     report_write.reset();
-    server->log_ = std::make_unique<LogCapture>(std::move(output_read), spec.log_path, spec.log_cap);
+    server->log_ =
+        std::make_unique<LogCapture>(std::move(output_read), spec.log_path, spec.log_cap);
 
     // exec succeeded exactly when the CLOEXEC report pipe closes without a word.
     int message[2] = {0, 0};
@@ -202,7 +207,9 @@ std::optional<int> ServerProcess::wait_exit(pid_t pid, const Deadline& deadline)
     return status;
 }
 
-std::vector<pid_t> ServerProcess::tree() const { return procfs::descendant_pids(getpid()); }
+std::vector<pid_t> ServerProcess::tree() const {
+    return procfs::descendant_pids(getpid());
+}
 
 std::optional<std::size_t> ServerProcess::tripped_at() const {
     std::lock_guard lock(mutex_);
@@ -216,12 +223,15 @@ void ServerProcess::kill_tree() {
     // so each pass leaves fewer, and the rlimit bounds how many there can be.
     if (!wait_status()) ::kill(-pid_, SIGKILL);  // once reaped, the number may be reused
     auto deadline = Deadline::after(Millis(5000));
-    poll_until(deadline, [&] {
-        auto pids = tree();
-        for (pid_t pid : pids) ::kill(pid, SIGKILL);
-        reap();
-        return pids.empty();
-    }, Millis(1));
+    poll_until(
+        deadline,
+        [&] {
+            auto pids = tree();
+            for (pid_t pid : pids) ::kill(pid, SIGKILL);
+            reap();
+            return pids.empty();
+        },
+        Millis(1));
 }
 
 std::string ServerProcess::log_tail(std::size_t max_lines) const {

@@ -42,7 +42,7 @@ std::string describe_wait_status(int status);
 class ServerProcess {
     struct Private {};  // only launch() constructs one
 
-public:
+  public:
     explicit ServerProcess(Private) {}
 
     // Forks and execs the server. Throws std::runtime_error with one clear line
@@ -61,7 +61,9 @@ public:
     std::optional<int> wait_status() const;
     // Waits until the started process (or `pid`, another process of the tree)
     // has ended; returns its wait status, or nullopt when it still runs at the deadline.
-    std::optional<int> wait_exit(const Deadline& deadline) const { return wait_exit(pid_, deadline); }
+    std::optional<int> wait_exit(const Deadline& deadline) const {
+        return wait_exit(pid_, deadline);
+    }
     std::optional<int> wait_exit(pid_t pid, const Deadline& deadline) const;
 
     // Every live or zombie process of the tree (descendants of labcheck).
@@ -74,7 +76,7 @@ public:
     std::string log_tail(std::size_t max_lines = 12) const;
     std::filesystem::path log_path() const { return log_path_; }
 
-private:
+  private:
     void watch();
     void reap();
 

@@ -57,16 +57,31 @@ std::vector<pid_t> Snapshot::zombies() const {
 }
 
 std::size_t Snapshot::count_in_state(TcpState state) const {
-    return static_cast<std::size_t>(
-        std::count_if(tcp.begin(), tcp.end(), [&](const auto& socket) { return socket.state == state; }));
+    return static_cast<std::size_t>(std::count_if(
+        tcp.begin(), tcp.end(), [&](const auto& socket) { return socket.state == state; }));
 }
 
-ServerView ServerView::launched(std::uint16_t port) { return ServerView(port, std::nullopt); }
+ServerView ServerView::launched(std::uint16_t port) {
+    return ServerView(port, std::nullopt);
+}
 
-ServerView ServerView::attached(std::uint16_t port, pid_t root) { return ServerView(port, root); }
+ServerView ServerView::attached(std::uint16_t port, pid_t root) {
+    return ServerView(port, root);
+}
 
 std::vector<pid_t> ServerView::tree() const {
-    if (!root_) return procfs::descendant_pids(getpid());
+    if (!root_) {
+        auto pids = procfs::descendant_pids(getpid());
+        // A process whose parent exits during the walk is handed to labcheck (the
+        // subreaper) after we read our own children: look at them once more.
+        for (pid_t child : procfs::children_of(getpid())) {
+            if (std::find(pids.begin(), pids.end(), child) != pids.end()) continue;
+            pids.push_back(child);
+            for (pid_t below : procfs::descendant_pids(child))
+                if (std::find(pids.begin(), pids.end(), below) == pids.end()) pids.push_back(below);
+        }
+        return pids;
+    }
     auto pids = procfs::descendant_pids(*root_);
     pids.insert(pids.begin(), *root_);
     return pids;
@@ -88,7 +103,8 @@ Snapshot ServerView::snapshot() const {
 std::optional<pid_t> find_listening_process(std::uint16_t port) {
     std::vector<pid_t> holders;
     for (const auto& socket : procfs::read_tcp_sockets()) {
-        if (socket.state != TcpState::listen || socket.local.port != port || socket.inode == 0) continue;
+        if (socket.state != TcpState::listen || socket.local.port != port || socket.inode == 0)
+            continue;
         for (pid_t pid : procfs::find_holders_anywhere(socket.inode)) holders.push_back(pid);
     }
     for (pid_t pid : holders) {

@@ -16,9 +16,9 @@
 namespace labcheck {
 
 struct Snapshot {
-    std::vector<procfs::ProcessInfo> processes;    // the server's process tree
-    std::map<pid_t, std::vector<ino_t>> sockets;   // socket inodes each of them holds
-    std::vector<procfs::TcpSocket> tcp;            // every TCP socket whose local port is the server's
+    std::vector<procfs::ProcessInfo> processes;   // the server's process tree
+    std::map<pid_t, std::vector<ino_t>> sockets;  // socket inodes each of them holds
+    std::vector<procfs::TcpSocket> tcp;  // every TCP socket whose local port is the server's
 
     const procfs::ProcessInfo* find(pid_t pid) const;
     std::vector<pid_t> holders(ino_t inode) const;
@@ -33,7 +33,7 @@ struct Snapshot {
 };
 
 class ServerView {
-public:
+  public:
     // A server labcheck started: its tree is every descendant of labcheck.
     static ServerView launched(std::uint16_t port);
     // A server started elsewhere: its tree is `root` and root's descendants.
@@ -43,7 +43,7 @@ public:
     std::vector<pid_t> tree() const;
     Snapshot snapshot() const;
 
-private:
+  private:
     ServerView(std::uint16_t port, std::optional<pid_t> root) : port_(port), root_(root) {}
     std::uint16_t port_;
     std::optional<pid_t> root_;

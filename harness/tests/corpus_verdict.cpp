@@ -14,15 +14,15 @@
 
 #include <csignal>
 #include <cstdio>
-#include <memory>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include "os/deadline.hpp"
 #include "ports.hpp"
@@ -47,9 +47,11 @@ std::vector<pid_t> leftovers(const fs::path& server) {
     std::vector<pid_t> found;
     for (const auto& process : labcheck::procfs::read_processes()) {
         std::error_code error;
-        std::string exe = fs::read_symlink(fmt::format("/proc/{}/exe", process.pid), error).string();
+        std::string exe =
+            fs::read_symlink(fmt::format("/proc/{}/exe", process.pid), error).string();
         if (error) continue;
-        if (auto deleted = exe.find(" (deleted)"); deleted != std::string::npos) exe.resize(deleted);
+        if (auto deleted = exe.find(" (deleted)"); deleted != std::string::npos)
+            exe.resize(deleted);
         fs::path path(exe);
         bool staged = path.filename() == server.filename() &&
                       path.parent_path().filename().string().starts_with("labcheck-");
@@ -71,7 +73,7 @@ std::pair<int, std::string> run(const std::string& command) {
 
 // A server started by hand, in its own process group; killed with its group.
 class HandStartedServer {
-public:
+  public:
     HandStartedServer(const fs::path& server, std::uint16_t port) : port_(port) {
         pid_ = fork();
         if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -91,12 +93,14 @@ public:
     bool wait_listening() const {
         return labcheck::poll_until(labcheck::Deadline::after(labcheck::Millis(10000)), [&] {
             for (const auto& socket : labcheck::procfs::read_tcp_sockets())
-                if (socket.state == labcheck::procfs::TcpState::listen && socket.local.port == port_) return true;
+                if (socket.state == labcheck::procfs::TcpState::listen &&
+                    socket.local.port == port_)
+                    return true;
             return false;
         });
     }
 
-private:
+  private:
     pid_t pid_ = -1;
     std::uint16_t port_;
 };
@@ -120,7 +124,8 @@ int main(int argc, char** argv) {
     }
     const auto* mine = expectations[name].as_table();
     if (!mine) {
-        std::cerr << fmt::format("{} has no [{}] table: add the server's expected verdicts\n", argv[3], name);
+        std::cerr << fmt::format("{} has no [{}] table: add the server's expected verdicts\n",
+                                 argv[3], name);
         return 1;
     }
     auto must_fail = string_set(*mine, "fail");
@@ -137,17 +142,20 @@ int main(int argc, char** argv) {
         std::uint16_t port = labcheck::pick_free_port();
         by_hand = std::make_unique<HandStartedServer>(server, port);
         if (!by_hand->wait_listening()) {
-            std::cerr << fmt::format("{} did not listen on port {} within 10 s\n", server.string(), port);
+            std::cerr << fmt::format("{} did not listen on port {} within 10 s\n", server.string(),
+                                     port);
             return 1;
         }
         target = fmt::format("--attach 127.0.0.1:{}", port);
     }
-    auto [status, output] = run(fmt::format("'{}' check 05 {} --format json", labcheck.string(), target));
+    auto [status, output] =
+        run(fmt::format("'{}' check 05 {} --format json", labcheck.string(), target));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);
     } catch (const std::exception& error) {
-        std::cerr << fmt::format("labcheck exited {} without a JSON report ({}):\n{}\n", status, error.what(), output);
+        std::cerr << fmt::format("labcheck exited {} without a JSON report ({}):\n{}\n", status,
+                                 error.what(), output);
         return 1;
     }
 
@@ -156,8 +164,8 @@ int main(int argc, char** argv) {
         std::string id = check["id"], actual = check["status"];
         std::string expected = must_fail.count(id) ? "fail" : must_skip.count(id) ? "skip" : "pass";
         bool ok = actual == expected;
-        std::cout << fmt::format("{} {:<20} expected {:<4} got {:<5} {}\n", ok ? "  " : "XX", id, expected, actual,
-                                 ok ? "" : std::string(check["message"]));
+        std::cout << fmt::format("{} {:<20} expected {:<4} got {:<5} {}\n", ok ? "  " : "XX", id,
+                                 expected, actual, ok ? "" : std::string(check["message"]));
         wrong += ok ? 0 : 1;
     }
     int expected_status = must_fail.empty() ? 0 : 1;
@@ -167,9 +175,11 @@ int main(int argc, char** argv) {
     }
     by_hand.reset();
     if (auto left = leftovers(server); !left.empty()) {
-        std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n", left.size(), left.front());
+        std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n",
+                                 left.size(), left.front());
         ++wrong;
     }
-    std::cout << fmt::format("{}: {}\n", name, wrong ? "WRONG VERDICTS" : "every verdict as expected");
+    std::cout << fmt::format("{}: {}\n", name,
+                             wrong ? "WRONG VERDICTS" : "every verdict as expected");
     return wrong ? 1 : 0;
 }

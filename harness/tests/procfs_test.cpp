@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <csignal>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -651,4 +652,31 @@ TEST_CASE("procfs: live IPv6 loopback listener prints as ::1") {
     CHECK(row->ipv6);
     CHECK(row->state == TcpState::listen);
     CHECK(row->inode == inode_of(listener.get()));
+}
+
+TEST_CASE("procfs: pending signals are SigPnd and ShdPnd together") {
+    const std::string status =
+        "Name:\tserver\nState:\tS (sleeping)\nSigQ:\t1/127368\nSigPnd:\t0000000000000000\n"
+        "ShdPnd:\t0000000000010000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000001000\n";
+    auto pending = labcheck::procfs::parse_pending_signals(status);
+    REQUIRE(pending.has_value());
+    CHECK(*pending == (1ULL << (SIGCHLD - 1)));
+    CHECK_FALSE(labcheck::procfs::parse_pending_signals("Name:\tx\n").has_value());
+    CHECK_FALSE(labcheck::procfs::parse_pending_signals("SigPnd:\tzz\n").has_value());
+}
+
+TEST_CASE("procfs: a blocked signal shows as pending in our own status") {
+    sigset_t block, previous;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    REQUIRE(pthread_sigmask(SIG_BLOCK, &block, &previous) == 0);
+    REQUIRE(kill(getpid(), SIGUSR1) == 0);
+    auto pending = labcheck::procfs::read_pending_signals(getpid());
+    REQUIRE(pending.has_value());
+    CHECK((*pending & (1ULL << (SIGUSR1 - 1))) != 0);
+    // Consume it, so unblocking does not deliver it.
+    int taken = 0;
+    REQUIRE(sigwait(&block, &taken) == 0);
+    CHECK(taken == SIGUSR1);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }

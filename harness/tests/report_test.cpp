@@ -58,7 +58,7 @@ TEST_CASE("report: scores count graded checks only") {
     const RunReport report = sample();
     CHECK(report.score() == 10);
     CHECK(report.max_score() == 100);
-    CHECK_FALSE(report.all_graded_passed());
+    CHECK_FALSE(report.no_graded_failures());
     CHECK(to_string(Status::pass) == "pass");
     CHECK(to_string(Status::fail) == "fail");
     CHECK(to_string(Status::skip) == "skip");
@@ -69,8 +69,17 @@ TEST_CASE("report: scores count graded checks only") {
     CheckResult expected = result("concurrent", Status::fail, 0, 0);
     expected.expected_to_fail = true;
     passing.checks.push_back(expected);
-    CHECK(passing.all_graded_passed());
+    CHECK(passing.no_graded_failures());
     CHECK(passing.max_score() == 10);
+
+    // A graded check that could not apply is listed, but fails nothing.
+    RunReport attached = passing;
+    attached.checks.push_back(result("restart", Status::skip, 0, 10));
+    CHECK(attached.no_graded_failures());
+    CHECK(attached.score() == 10);
+    CHECK(attached.max_score() == 20);
+    CHECK(render_text(attached, TextStyle{false}).find("no graded check failed; 1 skipped: restart") !=
+          std::string::npos);
 }
 
 TEST_CASE("report: JSON has the documented fields") {

@@ -24,6 +24,7 @@ std::string concurrent(CheckContext& context) {
             failure.what()));
     }
     idle.abort();
+    let_children_finish(context);
 
     constexpr int kClients = 32;
     auto deadline = Deadline::after(Millis(15000));
@@ -32,7 +33,8 @@ std::string concurrent(CheckContext& context) {
         try {
             clients.push_back(Connection::open(context.host, context.port, deadline));
         } catch (const CheckFailure& failure) {
-            throw CheckFailure(fmt::format("client {} of {} opened at once: {}", i, kClients, failure.what()));
+            throw CheckFailure(
+                fmt::format("client {} of {} opened at once: {}", i, kClients, failure.what()));
         }
     }
     for (int i = 0; i < kClients; ++i) clients[i].send_all(client_message(i), deadline);
@@ -46,21 +48,30 @@ std::string concurrent(CheckContext& context) {
                 kClients, i + 1, quote_bytes(reply.data), quote_bytes(expected),
                 reply.describe_end(deadline.remaining())));
     }
-    return fmt::format("an idle client did not block another; {} clients at once were all served", kClients);
+    return fmt::format("an idle client did not block another; {} clients at once were all served",
+                       kClients);
 }
 
 // Fails at once when `client` is served by the listening process itself: then
 // a second client would only wait, and the student should read why.
 void expect_handed_off(const CheckContext& context, const Connection& client, int number) {
-    auto snapshot = context.view.snapshot();
-    auto serving = find_serving(snapshot, client);
+    Snapshot snapshot;
+    Serving serving;
+    // Polled briefly: a double-forking server hands the connection over in two steps.
+    poll_until(Deadline::after(Millis(300)), [&] {
+        snapshot = context.view.snapshot();
+        serving = find_serving(snapshot, client);
+        return serving.inode && !serving.processes.empty();
+    });
     if (!serving.inode)
-        throw CheckFailure(fmt::format("client {}'s connection does not show up in /proc/net/tcp", number));
+        throw CheckFailure(
+            fmt::format("client {}'s connection does not show up in /proc/net/tcp", number));
     if (serving.processes.empty())
         throw CheckFailure(fmt::format(
-            "client {} (port {}) is served by the listening process itself ({}): no process was made "
-            "for it, so the next client waits.\nExpected: fork() after accept(), and the child serves "
-            "the client while the parent goes back to accept().",
+            "client {} (port {}) is served by the listening process itself ({}): no process "
+            "was made for it, so the next client waits.\n"
+            "Expected: fork() after accept(), and the child serves the client while the parent "
+            "goes back to accept().",
             number, client.local_port(), describe_processes(snapshot, snapshot.listeners())));
 }
 
@@ -68,8 +79,9 @@ std::string process_per_client(CheckContext& context) {
     std::vector<Connection> clients;
     std::map<pid_t, int> served_by;
     for (int number = 1; number <= 3; ++number) {
-        clients.push_back(connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
-                                           client_message(number)));
+        clients.push_back(
+            connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
+                             client_message(number)));
         expect_handed_off(context, clients.back(), number);
         auto snapshot = context.view.snapshot();
         for (pid_t pid : find_serving(snapshot, clients.back()).processes) {
@@ -89,7 +101,9 @@ std::string descriptor_problems(const CheckContext& context, const std::vector<C
                                 bool& anyone_handed_off) {
     auto snapshot = context.view.snapshot();
     auto listener = snapshot.main_listener();
-    if (!listener) return fmt::format("no process holds the listening socket on port {} any more", context.port);
+    if (!listener)
+        return fmt::format("no process holds the listening socket on port {} any more",
+                           context.port);
     std::vector<ino_t> listening;
     for (const auto& socket : snapshot.tcp)
         if (socket.state == procfs::TcpState::listen) listening.push_back(socket.inode);
@@ -102,9 +116,11 @@ std::string descriptor_problems(const CheckContext& context, const std::vector<C
         anyone_handed_off = true;
         if (serving.listener_holds)
             problems += fmt::format(
-                "- the listening process ({}) still holds client {}'s connection after handing it to {}: "
+                "- the listening process ({}) still holds client {}'s connection after handing it "
+                "to {}: "
                 "the parent must close(connfd) after fork(), or the client never sees EOF\n",
-                describe_process(snapshot, *listener), i + 1, describe_process(snapshot, serving.processes.front()));
+                describe_process(snapshot, *listener), i + 1,
+                describe_process(snapshot, serving.processes.front()));
         for (pid_t pid : serving.processes) {
             if (context.in_baseline(pid)) continue;  // a pre-forked worker accepts by design
             const auto& held = snapshot.sockets[pid];
@@ -123,13 +139,16 @@ std::string descriptor_problems(const CheckContext& context, const std::vector<C
 
 std::string fd_hygiene(CheckContext& context) {
     std::vector<Connection> clients;
-    clients.push_back(connect_and_echo(context, "client 1 of 3 (kept open together)", client_message(1)));
+    clients.push_back(
+        connect_and_echo(context, "client 1 of 3 (kept open together)", client_message(1)));
     if (find_serving(context.view.snapshot(), clients.back()).processes.empty())
-        throw CheckSkipped("not applicable: the connection is served by the listening process itself, "
-                           "so no descriptor is handed to another process");
+        throw CheckSkipped(
+            "not applicable: the connection is served by the listening process itself, "
+            "so no descriptor is handed to another process");
     for (int number = 2; number <= 3; ++number)
-        clients.push_back(connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
-                                           client_message(number)));
+        clients.push_back(
+            connect_and_echo(context, fmt::format("client {} of 3 (kept open together)", number),
+                             client_message(number)));
     bool handed_off = false;
     std::string problems;
     poll_until(Deadline::after(kSettleBudget), [&] {
@@ -137,11 +156,13 @@ std::string fd_hygiene(CheckContext& context) {
         return problems.empty();
     });
     if (!handed_off && problems.empty())
-        throw CheckSkipped("not applicable: every connection is served by the listening process itself, "
-                           "so no descriptor is handed to another process");
+        throw CheckSkipped(
+            "not applicable: every connection is served by the listening process itself, "
+            "so no descriptor is handed to another process");
     if (!problems.empty())
         throw CheckFailure(fmt::format("with 3 clients connected, {} ms after their echoes:\n{}",
-                                       kSettleBudget.count(), problems.substr(0, problems.size() - 1)));
+                                       kSettleBudget.count(),
+                                       problems.substr(0, problems.size() - 1)));
     return "the parent holds only the listening socket, each child only its connection";
 }
 
@@ -150,8 +171,10 @@ std::string fd_hygiene(CheckContext& context) {
 std::vector<CheckDefinition> concurrency_checks() {
     return {
         {"concurrent", "serves clients at the same time", false, false, concurrent},
-        {"process-per-client", "serves each connection in its own process", false, true, process_per_client},
-        {"fd-hygiene", "parent and children close the descriptors they do not use", false, true, fd_hygiene},
+        {"process-per-client", "serves each connection in its own process", false, true,
+         process_per_client},
+        {"fd-hygiene", "parent and children close the descriptors they do not use", false, true,
+         fd_hygiene},
     };
 }
 

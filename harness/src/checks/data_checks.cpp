@@ -44,11 +44,11 @@ std::string all_bytes(CheckContext& context) {
     std::string expected = context.expected(message);
     Received reply = connection.receive(expected.size(), deadline);
     if (reply.data != expected)
-        throw CheckFailure(fmt::format(
-            "sent the 256 byte values 0x00..0xff four times over (1024 bytes)\n"
-            "received {} bytes — {}\n{}",
-            reply.data.size(), reply.describe_end(kReplyBudget),
-            describe_difference(expected, reply.data)));
+        throw CheckFailure(
+            fmt::format("sent the 256 byte values 0x00..0xff four times over (1024 bytes)\n"
+                        "received {} bytes — {}\n{}",
+                        reply.data.size(), reply.describe_end(kReplyBudget),
+                        describe_difference(expected, reply.data)));
     return "all 256 byte values came back right";
 }
 
@@ -56,12 +56,14 @@ std::string large_payload(CheckContext& context) {
     constexpr std::size_t kSize = 1024 * 1024;
     std::mt19937 random(1205);  // fixed seed: the same payload every run
     std::string message(kSize, '\0');
-    std::generate(message.begin(), message.end(), [&] { return static_cast<char>(random() & 0xff); });
+    std::generate(message.begin(), message.end(),
+                  [&] { return static_cast<char>(random() & 0xff); });
     std::string expected = context.expected(message);
 
     constexpr Millis kStall{5000};
     auto connection = Connection::open(context.host, context.port, Deadline::after(kReplyBudget));
-    Received reply = connection.exchange(message, expected.size(), kStall, Deadline::after(Millis(30000)));
+    Received reply =
+        connection.exchange(message, expected.size(), kStall, Deadline::after(Millis(30000)));
     if (reply.data == expected) return "1 MiB came back byte-exact";
     std::string why;
     if (reply.end == Received::End::timeout)
@@ -129,7 +131,8 @@ std::string eof(CheckContext& context) {
     Received echoed = connection.receive(expected.size(), deadline);
 
     std::optional<pid_t> server;
-    if (auto serving = find_serving(context.view.snapshot(), connection); !serving.processes.empty())
+    if (auto serving = find_serving(context.view.snapshot(), connection);
+        !serving.processes.empty())
         server = serving.processes.front();
     else if (serving.listener_holds)
         server = context.view.snapshot().main_listener();
@@ -144,15 +147,16 @@ std::string eof(CheckContext& context) {
             "sending: {}{} more bytes, starting {}\n(a loop that does not stop when read() returns "
             "0 — the article's `while (ch != EOF)` keeps writing its last byte)",
             quote_bytes(message), rest.end == Received::End::cap ? "at least " : "",
-            all.size() - expected.size(), quote_bytes(std::string_view(all).substr(expected.size()), 16)));
+            all.size() - expected.size(),
+            quote_bytes(std::string_view(all).substr(expected.size()), 16)));
     if (all != expected)
-        throw CheckFailure(fmt::format("sent {}, then EOF (shutdown SHUT_WR)\n{}", quote_bytes(message),
-                                       describe_difference(expected, all)));
+        throw CheckFailure(fmt::format("sent {}, then EOF (shutdown SHUT_WR)\n{}",
+                                       quote_bytes(message), describe_difference(expected, all)));
     if (rest.end != Received::End::eof)
-        throw CheckFailure(fmt::format(
-            "sent {}, then EOF (shutdown SHUT_WR); the echo came back, {}\n"
-            "expected the server to close its side once read() returned 0",
-            quote_bytes(message), rest.describe_end(kReplyBudget)));
+        throw CheckFailure(
+            fmt::format("sent {}, then EOF (shutdown SHUT_WR); the echo came back, {}\n"
+                        "expected the server to close its side once read() returned 0",
+                        quote_bytes(message), rest.describe_end(kReplyBudget)));
     if (server) expect_serving_process_settles(context, *server);
     return "the server closed its side after the client's EOF";
 }

@@ -1,6 +1,7 @@
 #include "checks/probes.hpp"
 
 #include <algorithm>
+#include <csignal>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,26 @@ Connection connect_and_echo(const CheckContext& context, const std::string& who,
     }
 }
 
+bool departed(pid_t pid) {
+    auto process = procfs::read_process(pid);
+    if (!process) return true;
+    if (!process->is_zombie()) return false;
+    auto pending = procfs::read_pending_signals(process->ppid);
+    return !pending || (*pending & (1ULL << (SIGCHLD - 1))) == 0;
+}
+
+void let_children_finish(const CheckContext& context) {
+    poll_until(
+        Deadline::after(Millis(300)),
+        [&] {
+            auto tree = context.view.tree();
+            return std::all_of(tree.begin(), tree.end(), [&](pid_t pid) {
+                return context.in_baseline(pid) || departed(pid);
+            });
+        },
+        Millis(1));
+}
+
 void converse(const CheckContext& context, const std::string& who, std::string_view message) {
     auto deadline = Deadline::after(kReplyBudget);
     try {
@@ -33,19 +54,22 @@ void converse(const CheckContext& context, const std::string& who, std::string_v
         Received reply = connection.receive_until_eof(expected.size() + 4096, deadline);
         if (reply.data == expected && reply.end == Received::End::eof) {
             connection.close_gracefully();
+            let_children_finish(context);
             return;
         }
-        throw CheckFailure(fmt::format("sent     {} and then EOF (shutdown)\nexpected {} and then the server closing\n"
-                                       "received {} — {}{}",
-                                       quote_bytes(message), quote_bytes(expected), quote_bytes(reply.data),
-                                       reply.describe_end(kReplyBudget),
-                                       reply.data == expected ? "" : "\n" + describe_difference(expected, reply.data)));
+        throw CheckFailure(fmt::format(
+            "sent     {} and then EOF (shutdown)\nexpected {} and then the server closing\n"
+            "received {} — {}{}",
+            quote_bytes(message), quote_bytes(expected), quote_bytes(reply.data),
+            reply.describe_end(kReplyBudget),
+            reply.data == expected ? "" : "\n" + describe_difference(expected, reply.data)));
     } catch (const CheckFailure& failure) {
         throw CheckFailure(fmt::format("{}:\n{}", who, failure.what()));
     }
 }
 
-std::vector<Connection> open_clients(const CheckContext& context, int count, std::string_view what) {
+std::vector<Connection> open_clients(const CheckContext& context, int count,
+                                     std::string_view what) {
     std::vector<Connection> clients;
     for (int i = 1; i <= count; ++i)
         clients.push_back(connect_and_echo(

@@ -28,7 +28,20 @@ std::string client_message(int index);
 Connection connect_and_echo(const CheckContext& context, const std::string& who,
                             std::string_view message);
 
-// A whole conversation: connect, send, half-close, read to EOF, compare.
+// True once `pid` has exited and its parent has taken delivery of the SIGCHLD:
+// it is gone (reaped), or a zombie whose parent has no SIGCHLD pending. Only then
+// has a parent blocked in accept() decided between EINTR and the next client; a
+// client that connects earlier could slip into accept() ahead of the signal.
+bool departed(pid_t pid);
+
+// Gives the processes that served clients which have left up to 300 ms to
+// depart, so the next client arrives when a real one would: after the server has
+// handled its children's SIGCHLD. This keeps verdicts independent of how the
+// scheduler interleaves a child's exit with the next connect.
+void let_children_finish(const CheckContext& context);
+
+// A whole conversation: connect, send, half-close, read to EOF, compare; then
+// let_children_finish.
 void converse(const CheckContext& context, const std::string& who, std::string_view message);
 
 // `count` clients, each connected and echoed once, all left open.
@@ -37,8 +50,8 @@ std::vector<Connection> open_clients(const CheckContext& context, int count, std
 // The processes that hold the server's end of `client`, other than the main
 // listener; empty when only the listener holds it (nobody was handed the connection).
 struct Serving {
-    std::optional<ino_t> inode;     // nullopt: the server side was not found in /proc/net/tcp
-    std::vector<pid_t> processes;   // holders other than the main listener
+    std::optional<ino_t> inode;    // nullopt: the server side was not found in /proc/net/tcp
+    std::vector<pid_t> processes;  // holders other than the main listener
     bool listener_holds = false;
 };
 Serving find_serving(const Snapshot& snapshot, const Connection& client);

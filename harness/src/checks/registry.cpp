@@ -25,6 +25,8 @@ const CheckDefinition* find_check(std::string_view id) {
     return nullptr;
 }
 
-bool is_known_check(std::string_view id) { return find_check(id) != nullptr; }
+bool is_known_check(std::string_view id) {
+    return find_check(id) != nullptr;
+}
 
 }  // namespace labcheck

@@ -2,9 +2,9 @@
 // on a port full of TIME_WAIT, SIGTERM, sockets left half-closed, and IPv6.
 
 #include <netinet/in.h>
-#include <sys/wait.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <fmt/format.h>
 
@@ -50,24 +50,31 @@ std::string client_reset(CheckContext& context) {
         return server_stuck && client_stuck;
     };
     auto fill_deadline = Deadline::after(kReplyBudget);
-    bool backed_up = poll_until(fill_deadline, [&] {
-        client.send_some(block);
-        return both_backed_up();
-    }, Millis(5));
+    bool backed_up = poll_until(
+        fill_deadline,
+        [&] {
+            client.send_some(block);
+            return both_backed_up();
+        },
+        Millis(5));
     if (!backed_up)
-        throw CheckFailure(fmt::format(
-            "sent data for {} ms without reading the echo, yet the server's replies never backed up: "
-            "is it echoing at all? (see the echo check)",
-            kReplyBudget.count()));
+        throw CheckFailure(
+            fmt::format("sent data for {} ms without reading the echo, yet the server's replies "
+                        "never backed up: "
+                        "is it echoing at all? (see the echo check)",
+                        kReplyBudget.count()));
     client.abort();
+    let_children_finish(context);
 
     try {
         converse(context, "a new client after the reset", client_message(2));
     } catch (const CheckFailure& failure) {
         throw CheckFailure(fmt::format(
             "a client sent data without reading the echo, then aborted its connection with RST. "
-            "The listening process (pid {}) {} afterwards.\n{}\nWriting to a reset connection raises "
-            "SIGPIPE (which kills the process by default) and then fails with EPIPE: ignore SIGPIPE, "
+            "The listening process (pid {}) {} afterwards.\n{}\nWriting to a reset connection "
+            "raises "
+            "SIGPIPE (which kills the process by default) and then fails with EPIPE: ignore "
+            "SIGPIPE, "
             "and treat EPIPE/ECONNRESET as the end of that one client, never of the server.",
             listener, fate_of(context, listener), failure.what()));
     }
@@ -85,7 +92,8 @@ std::string restart(CheckContext& context) {
     bool time_wait = poll_until(Deadline::after(kSettleBudget), [&] {
         return context.view.snapshot().count_in_state(TcpState::time_wait) > 0;
     });
-    if (!time_wait) throw CheckSkipped("the old connections did not reach TIME_WAIT on the server's port");
+    if (!time_wait)
+        throw CheckSkipped("the old connections did not reach TIME_WAIT on the server's port");
 
     try {
         context.relaunch();
@@ -118,13 +126,15 @@ std::string shutdown(CheckContext& context) {
             "and exit with status 0.",
             listener, kSettleBudget.count()));
     if (status && !(WIFEXITED(*status) && WEXITSTATUS(*status) == 0))
-        throw CheckFailure(fmt::format(
-            "sent SIGTERM to the listening process (pid {}); it {}, expected: exit status 0 after a "
-            "clean shutdown.{}",
-            listener, describe_wait_status(*status),
-            WIFSIGNALED(*status) ? "\nWithout a handler SIGTERM kills the process: install one with "
-                                   "sigaction() that lets the accept loop end."
-                                 : ""));
+        throw CheckFailure(
+            fmt::format("sent SIGTERM to the listening process (pid {}); it {}, expected: exit "
+                        "status 0 after a "
+                        "clean shutdown.{}",
+                        listener, describe_wait_status(*status),
+                        WIFSIGNALED(*status)
+                            ? "\nWithout a handler SIGTERM kills the process: install one with "
+                              "sigaction() that lets the accept loop end."
+                            : ""));
     std::vector<pid_t> left;
     bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
         left = server.tree();
@@ -133,7 +143,8 @@ std::string shutdown(CheckContext& context) {
     if (!clean) {
         auto snapshot = context.view.snapshot();
         throw CheckFailure(fmt::format(
-            "after SIGTERM the listening process exited, but {} process(es) of the server were still "
+            "after SIGTERM the listening process exited, but {} process(es) of the server were "
+            "still "
             "running {} ms later: {}\nOn SIGTERM the parent should end its children (kill them, "
             "then waitpid() each) before it exits.",
             left.size(), kSettleBudget.count(), describe_processes(snapshot, left)));
@@ -143,8 +154,11 @@ std::string shutdown(CheckContext& context) {
 
 std::string close_wait(CheckContext& context) {
     // One after another, so a server that serves one client at a time is judged too.
-    for (int number = 1; number <= 3; ++number)
-        connect_and_echo(context, fmt::format("client {} of 3", number), client_message(number)).close_gracefully();
+    for (int number = 1; number <= 3; ++number) {
+        connect_and_echo(context, fmt::format("client {} of 3", number), client_message(number))
+            .close_gracefully();
+        let_children_finish(context);
+    }
     Snapshot snapshot;
     bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
         snapshot = context.view.snapshot();
@@ -156,11 +170,13 @@ std::string close_wait(CheckContext& context) {
         if (socket.state == TcpState::close_wait)
             for (pid_t pid : snapshot.holders(socket.inode)) holders.push_back(pid);
     throw CheckFailure(fmt::format(
-        "3 clients closed their connections; {} ms later {} server socket(s) on port {} are still in "
+        "3 clients closed their connections; {} ms later {} server socket(s) on port {} are still "
+        "in "
         "CLOSE_WAIT, held by {}.\nCLOSE_WAIT means: the client has closed, and the server has not. "
         "When read() returns 0, close() the connection (in every process that holds a copy of it).",
         kSettleBudget.count(), snapshot.count_in_state(TcpState::close_wait), context.port,
-        holders.empty() ? std::string("no process we can see") : describe_processes(snapshot, holders)));
+        holders.empty() ? std::string("no process we can see")
+                        : describe_processes(snapshot, holders)));
 }
 
 bool has_ipv6_loopback() {
@@ -181,7 +197,8 @@ std::string ipv6(CheckContext& context) {
     } catch (const CheckFailure& failure) {
         throw CheckFailure(fmt::format(
             "{}\nThe server does not accept IPv6 clients. Listen on an AF_INET6 socket bound to "
-            "in6addr_any with IPV6_V6ONLY off (it then takes IPv4 clients too), or use getaddrinfo() "
+            "in6addr_any with IPV6_V6ONLY off (it then takes IPv4 clients too), or use "
+            "getaddrinfo() "
             "with AI_PASSIVE and AF_UNSPEC.",
             failure.what()));
     }

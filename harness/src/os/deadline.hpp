@@ -12,7 +12,7 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 class Deadline {
-public:
+  public:
     static Deadline after(Millis budget) { return Deadline(Clock::now() + budget); }
     explicit Deadline(Clock::time_point at) : at_(at) {}
 
@@ -30,7 +30,7 @@ public:
     Deadline capped_by(const Deadline& other) const { return Deadline(std::min(at_, other.at_)); }
     Clock::time_point at() const { return at_; }
 
-private:
+  private:
     Clock::time_point at_;
 };
 

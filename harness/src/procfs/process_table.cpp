@@ -191,4 +191,29 @@ std::optional<SyscallState> read_syscall(pid_t pid, const std::filesystem::path&
     return parse_syscall(*text);
 }
 
+std::optional<std::uint64_t> parse_pending_signals(std::string_view status_text) {
+    std::uint64_t pending = 0;
+    int found = 0;
+    for (std::string_view field : {std::string_view("SigPnd:"), std::string_view("ShdPnd:")}) {
+        auto at = status_text.find(field);
+        if (at == std::string_view::npos) continue;
+        auto value = status_text.substr(at + field.size());
+        value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
+        std::uint64_t mask = 0;
+        auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), mask, 16);
+        if (error != std::errc() || end == value.data()) return std::nullopt;
+        pending |= mask;
+        ++found;
+    }
+    if (found == 0) return std::nullopt;
+    return pending;
+}
+
+std::optional<std::uint64_t> read_pending_signals(pid_t pid,
+                                                  const std::filesystem::path& proc_root) {
+    const auto text = read_proc_file(pid_dir(pid, proc_root) / "status");
+    if (!text) return std::nullopt;
+    return parse_pending_signals(*text);
+}
+
 }  // namespace labcheck::procfs

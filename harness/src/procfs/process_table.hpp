@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -47,5 +48,11 @@ struct SyscallState {
 std::optional<SyscallState> parse_syscall(std::string_view text);
 std::optional<SyscallState> read_syscall(pid_t pid,
                                          const std::filesystem::path& proc_root = "/proc");
+
+// Signals waiting to be delivered to the process (the SigPnd and ShdPnd masks of
+// /proc/PID/status, or-ed): bit N-1 stands for signal N. nullopt when unreadable.
+std::optional<std::uint64_t> parse_pending_signals(std::string_view status_text);
+std::optional<std::uint64_t> read_pending_signals(pid_t pid,
+                                                  const std::filesystem::path& proc_root = "/proc");
 
 }  // namespace labcheck::procfs

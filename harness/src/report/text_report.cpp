@@ -192,7 +192,7 @@ std::string render_text(const RunReport& report, TextStyle style) {
     // Summary: the score, then what to work on.
     std::string summary = "score: " + std::to_string(report.score()) + "/" +
                           std::to_string(report.max_score()) + " — ";
-    if (report.all_graded_passed()) {
+    if (report.no_graded_failures() && skipped.empty()) {
         summary += "every graded check passed";
     } else {
         std::vector<std::string> parts;
@@ -203,13 +203,14 @@ std::string render_text(const RunReport& report, TextStyle style) {
             part += " " + std::string(what) + ": " + id_list(ids);
             parts.push_back(std::move(part));
         };
+        if (report.no_graded_failures()) parts.push_back("no graded check failed");
         count(failed, "failed");
         count(broken, "could not run");
         count(skipped, "skipped");
         for (std::size_t i = 0; i < parts.size(); ++i) summary += (i > 0 ? "; " : "") + parts[i];
     }
     out += "\n" +
-           paint(report.all_graded_passed() ? std::string(kBold) + std::string(kGreen)
+           paint(report.no_graded_failures() ? std::string(kBold) + std::string(kGreen)
                                             : std::string(kBold) + std::string(kRed),
                  summary) +
            "\n";
