@@ -12,8 +12,14 @@ LABCHECK = $(BUILD)/harness/labcheck
 
 .PHONY: all deps configure check check-solution test sanitize list hint clean help
 
+# Quiet when all is well; the compiler's warnings and errors when not.
 all: configure
-	@cmake --build $(BUILD) -j $(JOBS)
+	@if cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1; then \
+	  grep -A4 -E 'warning:' $(BUILD)/build.log || true; \
+	else \
+	  grep -A6 -E 'error|warning:' $(BUILD)/build.log || cat $(BUILD)/build.log; \
+	  echo "make: the build failed (whole log: $(BUILD)/build.log)"; exit 1; \
+	fi
 
 help:
 	@echo "make                      build everything"

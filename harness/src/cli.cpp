@@ -169,6 +169,8 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     StagingArea staging;
     run.policy.workdir = staging.path();
     if (!run.command.empty()) {
+        for (const auto& argument : run.command)
+            run.server_label += (run.server_label.empty() ? "" : " ") + argument;
         run.command = staging.stage(run.command, run.policy.run_as);
         run.policy.limit_memory = !looks_sanitized(run.command[0]);
     }

@@ -295,6 +295,8 @@ RunReport run_checks(const RunOptions& options) {
     report.protocol = std::string(to_string(options.spec.protocol));
     if (options.attach) {
         report.server = fmt::format("{}:{} (attached)", options.attach->host, options.attach->port);
+    } else if (!options.server_label.empty()) {
+        report.server = options.server_label;
     } else {
         for (const auto& argument : options.command)
             report.server += (report.server.empty() ? "" : " ") + argument;

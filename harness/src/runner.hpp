@@ -25,6 +25,7 @@ struct RunOptions {
     LabSpec spec;
     std::vector<std::string> only;            // check ids; empty: all of the lab's
     std::vector<std::string> command;         // argv, "{port}" replaced per run
+    std::string server_label;                 // the server as the user named it, for reports
     std::optional<std::uint16_t> fixed_port;  // for servers that hard-code their port
     std::optional<AttachTarget> attach;       // check a server started elsewhere
     SandboxPolicy policy;
