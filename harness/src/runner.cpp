@@ -6,128 +6,35 @@
 
 #include "check_failure.hpp"
 #include "checks/check.hpp"
-#include "ports.hpp"
-#include "procfs/children.hpp"
 #include "server_process.hpp"
+#include "server_start.hpp"
 #include "server_view.hpp"
 
 namespace labcheck {
 namespace {
 
-using procfs::TcpState;
-
-// LISTEN sockets held by the server's tree, by port.
-std::vector<std::uint16_t> listening_ports(const ServerView& view) {
-    std::vector<ino_t> held;
-    for (const auto& [pid, inodes] : view.snapshot().sockets)
-        held.insert(held.end(), inodes.begin(), inodes.end());
-    std::vector<std::uint16_t> ports;
-    for (const auto& socket : procfs::read_tcp_sockets())
-        if (socket.state == TcpState::listen &&
-            std::find(held.begin(), held.end(), socket.inode) != held.end())
-            ports.push_back(socket.local.port);
-    return ports;
-}
-
-// Waits until the tree holds a LISTEN socket on the port. Returns an empty string
-// on success, or the reason it did not happen, in words a student can act on.
-std::string wait_until_listening(const ServerProcess& server, const ServerView& view,
-                                 std::chrono::milliseconds timeout) {
-    auto deadline = Deadline::after(timeout);
-    std::string failure;
-    auto tripped = [&] {
-        if (auto count = server.tripped_at()) {
-            failure = fmt::format(
-                "it ran {} processes at once, past the cap, and was stopped (a fork bomb?)",
-                *count);
-            return true;
-        }
-        return false;
-    };
-    bool listening = poll_until(deadline, [&] {
-        if (tripped()) return true;
-        bool has_listen_row = false;
-        for (const auto& socket : procfs::read_tcp_sockets())
-            if (socket.state == TcpState::listen && socket.local.port == view.port())
-                has_listen_row = true;
-        if (has_listen_row && !view.snapshot().listeners().empty()) return true;
-        if (auto status = server.wait_status(); status && server.tree().empty()) {
-            if (tripped()) return true;  // killed by the watchdog, not by its own bug
-            failure = fmt::format("it {} before listening on port {}",
-                                  describe_wait_status(*status), view.port());
-            return true;
-        }
-        return false;
-    });
-    if (listening && failure.empty()) return {};
-    if (!failure.empty()) return failure;
-    std::string text =
-        fmt::format("no listening socket on port {} after {} ms", view.port(), timeout.count());
-    auto elsewhere = listening_ports(view);
-    if (!elsewhere.empty())
-        text += fmt::format("; the server listens on port {} instead: take the port from argv[1]",
-                            elsewhere.front());
-    else
-        text += "; the server is running but never called listen() on that port";
-    return text;
-}
-
-// The processes of an idle server once it stops changing (a pre-forked pool
-// starts its workers right after listen()).
-std::vector<pid_t> settle_baseline(const ServerView& view) {
-    std::vector<pid_t> previous = view.tree();
-    int stable = 0;
-    poll_until(
-        Deadline::after(Millis(1000)),
-        [&] {
-            auto now = view.tree();
-            std::sort(now.begin(), now.end());
-            stable = (now == previous) ? stable + 1 : 0;
-            previous = std::move(now);
-            return stable >= 3;
-        },
-        Millis(5));
-    return previous;
-}
-
 class Session {
   public:
     explicit Session(const RunOptions& options) : options_(options) {}
 
-    // Starts a server on a fresh port (or the fixed one) and waits for it to
-    // listen; a lost race for a fresh port is retried with another.
+    // Starts a server on a fresh port (or `port`, or the fixed one) and waits
+    // for it to listen. Returns the failure, or an empty string.
     std::string start(std::optional<std::uint16_t> port, const std::string& label) {
-        for (int attempt = 1;; ++attempt) {
-            std::uint16_t chosen = port                  ? *port
-                                   : options_.fixed_port ? *options_.fixed_port
-                                                         : pick_free_port();
-            server_.reset();
-            LaunchSpec spec{options_.command, options_.policy,
-                            options_.log_dir / fmt::format("{}.log", label)};
-            server_ = ServerProcess::launch(spec, chosen);
-            port_ = chosen;
-            std::string failure = wait_until_listening(*server_, ServerView::launched(chosen),
-                                                       options_.start_timeout);
-            if (failure.empty()) {
-                baseline_ = settle_baseline(ServerView::launched(chosen));
-                return {};
-            }
-            bool lost_race = !port && !options_.fixed_port && attempt < 3 && port_is_busy(chosen) &&
-                             server_->tree().empty();
-            if (!lost_race) return failure;
-        }
+        started_.process.reset();  // one ServerProcess at a time (it reaps all children)
+        LaunchSpec spec{options_.command, options_.policy,
+                        options_.log_dir / fmt::format("{}.log", label)};
+        started_ = start_server(spec, port ? port : options_.fixed_port, options_.start_timeout);
+        return started_.failure;
     }
 
-    std::unique_ptr<ServerProcess>& server() { return server_; }
-    std::uint16_t port() const { return port_; }
-    const std::vector<pid_t>& baseline() const { return baseline_; }
-    void stop() { server_.reset(); }
+    std::unique_ptr<ServerProcess>& server() { return started_.process; }
+    std::uint16_t port() const { return started_.port; }
+    const std::vector<pid_t>& baseline() const { return started_.baseline; }
+    void stop() { started_.process.reset(); }
 
   private:
     const RunOptions& options_;
-    std::unique_ptr<ServerProcess> server_;
-    std::uint16_t port_ = 0;
-    std::vector<pid_t> baseline_;
+    StartedServer started_;
 };
 
 std::vector<const CheckSpec*> selected_checks(const RunOptions& options) {

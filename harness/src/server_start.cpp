@@ -1,0 +1,108 @@
+#include "server_start.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "procfs/tcp_table.hpp"
+
+namespace labcheck {
+namespace {
+
+using procfs::TcpState;
+
+// LISTEN sockets held by the server's tree, by port.
+std::vector<std::uint16_t> listening_ports(const ServerView& view) {
+    std::vector<ino_t> held;
+    for (const auto& [pid, inodes] : view.snapshot().sockets)
+        held.insert(held.end(), inodes.begin(), inodes.end());
+    std::vector<std::uint16_t> ports;
+    for (const auto& socket : procfs::read_tcp_sockets())
+        if (socket.state == TcpState::listen &&
+            std::find(held.begin(), held.end(), socket.inode) != held.end())
+            ports.push_back(socket.local.port);
+    return ports;
+}
+
+// Waits until the tree holds a LISTEN socket on the port. Returns an empty string
+// on success, or the reason it did not happen, in words a student can act on.
+std::string wait_until_listening(const ServerProcess& server, const ServerView& view,
+                                 std::chrono::milliseconds timeout) {
+    auto deadline = Deadline::after(timeout);
+    std::string failure;
+    auto tripped = [&] {
+        if (auto count = server.tripped_at()) {
+            failure = fmt::format(
+                "it ran {} processes at once, past the cap, and was stopped (a fork bomb?)",
+                *count);
+            return true;
+        }
+        return false;
+    };
+    bool listening = poll_until(deadline, [&] {
+        if (tripped()) return true;
+        bool has_listen_row = false;
+        for (const auto& socket : procfs::read_tcp_sockets())
+            if (socket.state == TcpState::listen && socket.local.port == view.port())
+                has_listen_row = true;
+        if (has_listen_row && !view.snapshot().listeners().empty()) return true;
+        if (auto status = server.wait_status(); status && server.tree().empty()) {
+            if (tripped()) return true;  // killed by the watchdog, not by its own bug
+            failure = fmt::format("it {} before listening on port {}",
+                                  describe_wait_status(*status), view.port());
+            return true;
+        }
+        return false;
+    });
+    if (listening && failure.empty()) return {};
+    if (!failure.empty()) return failure;
+    std::string text =
+        fmt::format("no listening socket on port {} after {} ms", view.port(), timeout.count());
+    auto elsewhere = listening_ports(view);
+    if (!elsewhere.empty())
+        text += fmt::format("; the server listens on port {} instead: take the port from argv[1]",
+                            elsewhere.front());
+    else
+        text += "; the server is running but never called listen() on that port";
+    return text;
+}
+
+}  // namespace
+
+std::vector<pid_t> settle_baseline(const ServerView& view) {
+    std::vector<pid_t> previous = view.tree();
+    int stable = 0;
+    poll_until(
+        Deadline::after(Millis(1000)),
+        [&] {
+            auto now = view.tree();
+            std::sort(now.begin(), now.end());
+            stable = (now == previous) ? stable + 1 : 0;
+            previous = std::move(now);
+            return stable >= 3;
+        },
+        Millis(5));
+    return previous;
+}
+
+StartedServer start_server(const LaunchSpec& spec, std::optional<std::uint16_t> port,
+                           Millis timeout, const std::function<std::uint16_t()>& pick_port) {
+    StartedServer started;
+    for (int attempt = 1;; ++attempt) {
+        started.process.reset();
+        started.port = port ? *port : pick_port();
+        started.process = ServerProcess::launch(spec, started.port);
+        auto view = ServerView::launched(started.port);
+        started.failure = wait_until_listening(*started.process, view, timeout);
+        if (started.failure.empty()) {
+            started.baseline = settle_baseline(view);
+            return started;
+        }
+        // Lost the race: the server is gone and someone else holds its port.
+        bool lost_race =
+            !port && attempt < 3 && started.process->tree().empty() && port_is_busy(started.port);
+        if (!lost_race) return started;
+    }
+}
+
+}  // namespace labcheck
