@@ -78,8 +78,8 @@ TEST_CASE("report: scores count graded checks only") {
     CHECK(attached.no_graded_failures());
     CHECK(attached.score() == 10);
     CHECK(attached.max_score() == 20);
-    CHECK(render_text(attached, TextStyle{false}).find("no graded check failed; 1 skipped: restart") !=
-          std::string::npos);
+    CHECK(render_text(attached, TextStyle{false})
+              .find("no graded check failed; 1 skipped: restart") != std::string::npos);
 }
 
 TEST_CASE("report: JSON has the documented fields") {
@@ -191,4 +191,31 @@ TEST_CASE("report: text with colour") {
     CHECK(text.find("\x1b[33mFAIL (expected at this stage)\x1b[0m") != std::string::npos);
     CHECK(text.find("\x1b[33mSKIP\x1b[0m") != std::string::npos);
     CHECK(text.find("\x1b[1m\x1b[31mscore: 10/100") != std::string::npos);
+}
+
+TEST_CASE("report: a run of skips with one reason gives the reason once") {
+    RunReport report;
+    report.lab = "05-robust-server";
+    CheckResult listens;
+    listens.id = "listens";
+    listens.status = Status::fail;
+    listens.max_points = 4;
+    listens.message = "it exited with status 1 before listening";
+    report.checks.push_back(listens);
+    for (const char* id : {"echo", "all-bytes", "eof"}) {
+        CheckResult skipped;
+        skipped.id = id;
+        skipped.status = Status::skip;
+        skipped.max_points = 3;
+        skipped.message = "not run: the server did not start listening (see listens)";
+        report.checks.push_back(skipped);
+    }
+    std::string text = render_text(report, TextStyle{false});
+    std::size_t count = 0;
+    for (auto at = text.find("not run: the server"); at != std::string::npos;
+         at = text.find("not run: the server", at + 1))
+        ++count;
+    CHECK(count == 1);
+    CHECK(text.find("SKIP") != std::string::npos);
+    CHECK(text.find("eof") != std::string::npos);
 }

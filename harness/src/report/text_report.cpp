@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "report/report.hpp"
@@ -128,6 +129,7 @@ std::string render_text(const RunReport& report, TextStyle style) {
     std::vector<std::string> failed;
     std::vector<std::string> skipped;
     std::vector<std::string> broken;
+    std::string skip_reason;  // of the check just before, when it was skipped
     for (const CheckResult& check : report.checks) {
         const bool expected_failure = check.expected_to_fail && check.status == Status::fail;
         if (!check.expected_to_fail) {
@@ -166,6 +168,8 @@ std::string render_text(const RunReport& report, TextStyle style) {
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";
+        const std::string previous_skip_reason = std::exchange(
+            skip_reason, check.status == Status::skip ? check.message : std::string());
 
         // Beneath: why, where to look, what the server said.
         const std::string_view detail_code = check.expected_to_fail ? kDim : std::string_view{};
@@ -173,6 +177,8 @@ std::string render_text(const RunReport& report, TextStyle style) {
             case Status::pass:
                 break;
             case Status::skip:
+                // A run of skips for one reason (the server never listened) says it once.
+                if (check.message == previous_skip_reason) break;
                 out += block(check.message.empty() ? "skipped" : "skipped: " + check.message,
                              kIndent, kIndent + "  ", paint, detail_code);
                 break;
@@ -211,7 +217,7 @@ std::string render_text(const RunReport& report, TextStyle style) {
     }
     out += "\n" +
            paint(report.no_graded_failures() ? std::string(kBold) + std::string(kGreen)
-                                            : std::string(kBold) + std::string(kRed),
+                                             : std::string(kBold) + std::string(kRed),
                  summary) +
            "\n";
     return out;
