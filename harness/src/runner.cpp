@@ -76,12 +76,12 @@ void execute(const CheckDefinition& definition, CheckContext& context, CheckResu
     }
 }
 
-RunReport run_launched(const RunOptions& options) {
+// The frame every check runs in, launched or attached: its identity and hint,
+// the run's ceiling, its points and its timing. `body` decides the status.
+template <typename Body>
+RunReport for_each_check(const RunOptions& options, Body body) {
     RunReport report;
-    Session session(options);
     auto ceiling = Deadline::after(options.ceiling);
-    std::string never_listened;
-
     for (const CheckSpec* spec : selected_checks(options)) {
         const CheckDefinition& definition = *find_check(spec->id);
         CheckResult result = blank_result(*spec, definition, options.spec);
@@ -90,52 +90,9 @@ RunReport run_launched(const RunOptions& options) {
             result.status = Status::error;
             result.message = fmt::format("not run: the whole run passed its ceiling of {} s",
                                          options.ceiling.count() / 1000);
-        } else if (!never_listened.empty()) {
-            result.status = Status::skip;
-            result.message = "not run: the server did not start listening (see listens)";
-        } else if (std::string failure = session.start(std::nullopt, spec->id); !failure.empty()) {
-            result.status = Status::fail;
-            result.message =
-                fmt::format("started `{}`: {}", session.server()->command_line(), failure);
-            result.log_tail = session.server()->log_tail();
-            if (spec->id == "listens" || report.checks.empty()) never_listened = failure;
         } else {
-            report.port = session.port();
-            CheckContext context{options.spec.protocol,
-                                 "127.0.0.1",
-                                 session.port(),
-                                 ServerView::launched(session.port()),
-                                 session.baseline(),
-                                 &session.server(),
-                                 {}};
-            context.relaunch = [&] {
-                std::uint16_t port = session.port();
-                session.stop();
-                if (std::string reason = session.start(port, spec->id + "-restarted");
-                    !reason.empty())
-                    throw CheckFailure(reason);
-                context.baseline = session.baseline();
-            };
-            execute(definition, context, result);
-            auto& server = *session.server();
-            if (auto count = server.tripped_at()) {
-                result.status = Status::fail;
-                result.message = fmt::format(
-                    "the server had more than {} processes at once and was stopped. Does only the "
-                    "parent "
-                    "loop on accept()? Does every child exit when its client leaves?\n(what the "
-                    "check "
-                    "saw: {})",
-                    options.policy.max_processes, result.message);
-            }
-            if (result.status != Status::pass && result.status != Status::skip) {
-                if (auto status = server.wait_status(); status && spec->id != "shutdown")
-                    result.message += fmt::format("\nmeanwhile the server process {}",
-                                                  describe_wait_status(*status));
-                result.log_tail = server.log_tail();
-            }
+            body(*spec, definition, result, report);
         }
-        session.stop();
         if (result.status == Status::pass) result.points = result.max_points;
         result.duration = std::chrono::duration_cast<Millis>(Clock::now() - started);
         report.checks.push_back(std::move(result));
@@ -143,10 +100,63 @@ RunReport run_launched(const RunOptions& options) {
     return report;
 }
 
+RunReport run_launched(const RunOptions& options) {
+    Session session(options);
+    std::string never_listened;
+    return for_each_check(options, [&](const CheckSpec& spec, const CheckDefinition& definition,
+                                       CheckResult& result, RunReport& report) {
+        if (!never_listened.empty()) {
+            result.status = Status::skip;
+            result.message = "not run: the server did not start listening (see listens)";
+            return;
+        }
+        if (std::string failure = session.start(std::nullopt, spec.id); !failure.empty()) {
+            result.status = Status::fail;
+            result.message =
+                fmt::format("started `{}`: {}", session.server()->command_line(), failure);
+            result.log_tail = session.server()->log_tail();
+            if (spec.id == "listens" || report.checks.empty()) never_listened = failure;
+            session.stop();
+            return;
+        }
+        report.port = session.port();
+        CheckContext context{options.spec.protocol,
+                             "127.0.0.1",
+                             session.port(),
+                             ServerView::launched(session.port()),
+                             session.baseline(),
+                             &session.server(),
+                             {}};
+        context.relaunch = [&] {
+            std::uint16_t port = session.port();
+            session.stop();
+            if (std::string reason = session.start(port, spec.id + "-restarted"); !reason.empty())
+                throw CheckFailure(reason);
+            context.baseline = session.baseline();
+        };
+        execute(definition, context, result);
+
+        auto& server = *session.server();
+        if (auto count = server.tripped_at()) {
+            result.status = Status::fail;
+            result.message = fmt::format(
+                "the server ran {} processes at once, past the cap of {}, and was stopped. Does "
+                "only the parent loop on accept()? Does every child exit when its client "
+                "leaves?\n(what the check saw: {})",
+                *count, options.policy.max_processes, result.message);
+        }
+        if (result.status == Status::fail || result.status == Status::error) {
+            if (auto status = server.wait_status(); status && spec.id != "shutdown")
+                result.message +=
+                    fmt::format("\nmeanwhile the server process {}", describe_wait_status(*status));
+            result.log_tail = server.log_tail();
+        }
+        session.stop();
+    });
+}
+
 RunReport run_attached(const RunOptions& options) {
-    RunReport report;
     const auto& target = *options.attach;
-    report.port = target.port;
     bool local = target.host == "127.0.0.1" || target.host == "::1" || target.host == "localhost";
     std::optional<pid_t> root = local ? find_listening_process(target.port) : std::nullopt;
     std::string host = target.host == "localhost" ? "127.0.0.1" : target.host;
@@ -158,38 +168,30 @@ RunReport run_attached(const RunOptions& options) {
                          {},
                          &none,
                          {}};
-    auto ceiling = Deadline::after(options.ceiling);
 
-    for (const CheckSpec* spec : selected_checks(options)) {
-        const CheckDefinition& definition = *find_check(spec->id);
-        CheckResult result = blank_result(*spec, definition, options.spec);
-        auto started = Clock::now();
-        if (ceiling.expired()) {
-            result.status = Status::error;
-            result.message = "not run: the whole run passed its ceiling";
-        } else if (definition.needs_launch) {
-            result.status = Status::skip;
-            result.message =
-                "skipped with --attach: this check must start or stop the server itself";
-        } else if (definition.needs_processes && !root) {
-            result.status = Status::skip;
-            result.message =
-                local
-                    ? fmt::format(
-                          "skipped: no process visible to labcheck listens on port {} "
-                          "(run labcheck as the user who started the server)",
-                          target.port)
-                    : "skipped: labcheck sees processes only on this machine (attach to 127.0.0.1)";
-        } else {
-            // The server has lived through the checks before this one: judge this
-            // check against what it left, as a fresh server is judged against idle.
-            if (root) context.baseline = settle_baseline(context.view);
-            execute(definition, context, result);
-        }
-        if (result.status == Status::pass) result.points = result.max_points;
-        result.duration = std::chrono::duration_cast<Millis>(Clock::now() - started);
-        report.checks.push_back(std::move(result));
-    }
+    RunReport report = for_each_check(
+        options,
+        [&](const CheckSpec&, const CheckDefinition& definition, CheckResult& result, RunReport&) {
+            if (definition.needs_launch) {
+                result.status = Status::skip;
+                result.message =
+                    "not possible with --attach: this check starts or stops the server itself";
+            } else if (definition.needs_processes && !root) {
+                result.status = Status::skip;
+                result.message =
+                    local ? fmt::format(
+                                "labcheck cannot see the process listening on port {} (run "
+                                "labcheck as the user who started the server)",
+                                target.port)
+                          : "labcheck sees processes only on this machine (attach to 127.0.0.1)";
+            } else {
+                // The server has lived through the checks before this one: judge this
+                // check against what it left, as a fresh server is judged against idle.
+                if (root) context.baseline = settle_baseline(context.view);
+                execute(definition, context, result);
+            }
+        });
+    report.port = target.port;
     return report;
 }
 
