@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "checks/check.hpp"
+#include "interrupts.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
 #include "report/report.hpp"
@@ -178,6 +179,7 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     fs::create_directories(run.log_dir);
 
     become_subreaper();
+    stop_servers_on_interrupt();
     RunReport report = run_checks(run);
     if (options.format == "json")
         std::cout << render_json(report) << '\n';

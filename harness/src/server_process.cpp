@@ -57,8 +57,10 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
     for (int signal_number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP})
-        ::signal(signal_number, SIG_DFL);
+        sigaction(signal_number, &default_action, nullptr);
     execv(argv[0], argv);
     fail(5);
     _exit(127);  // not reached: fail() exits

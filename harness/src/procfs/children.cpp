@@ -14,9 +14,13 @@
 
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
+#include "procfs/text.hpp"
 
 namespace labcheck::procfs {
 namespace {
+
+// The shared /proc text helpers (text.hpp).
+using namespace text;
 
 struct DirCloser {
     void operator()(DIR* dir) const noexcept { ::closedir(dir); }
@@ -40,14 +44,6 @@ Dir open_dir_at(int at, const char* name) {
     if (dir == nullptr) return nullptr;
     fd.release();  // closedir closes it now
     return Dir(dir);
-}
-
-bool is_all_digits(std::string_view name) {
-    if (name.empty()) return false;
-    for (char c : name) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
 }
 
 // Splits "12 34 56 " (the kernel's format: "%d " per child, no newline) into pids. Fed in

@@ -1,80 +1,19 @@
 #include "procfs/process_table.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <string>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "os/errors.hpp"
-#include "os/unique_fd.hpp"
+#include "procfs/text.hpp"
 
 namespace labcheck::procfs {
 namespace {
 
-// Whole-field numbers only: "12x" is malformed, not 12.
-template <typename Number>
-std::optional<Number> parse_number(std::string_view text) {
-    Number value{};
-    const char* const end = text.data() + text.size();
-    const auto [stop, error] = std::from_chars(text.data(), end, value);
-    if (error != std::errc{} || stop != end) return std::nullopt;
-    return value;
-}
-
-std::optional<pid_t> parse_pid(std::string_view text) {
-    const auto pid = parse_number<pid_t>(text);
-    if (!pid || *pid <= 0) return std::nullopt;
-    return pid;
-}
-
-// Walks the blank-separated fields of a line without allocating.
-class Fields {
-  public:
-    explicit Fields(std::string_view text) : rest_(text) {}
-
-    std::optional<std::string_view> next() {
-        const auto begin = rest_.find_first_not_of(blanks);
-        if (begin == std::string_view::npos) return std::nullopt;
-        rest_.remove_prefix(begin);
-        const auto end = std::min(rest_.find_first_of(blanks), rest_.size());
-        const auto field = rest_.substr(0, end);
-        rest_.remove_prefix(end);
-        return field;
-    }
-
-    bool skip(int count) {
-        for (int i = 0; i < count; ++i) {
-            if (!next()) return false;
-        }
-        return true;
-    }
-
-  private:
-    static constexpr std::string_view blanks = " \t\n";
-    std::string_view rest_;
-};
-
-// /proc files report size 0, so read until end of file rather than trusting stat().
-// nullopt when the file cannot be read: usually the process has just exited.
-std::optional<std::string> read_proc_file(const std::filesystem::path& path) {
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return std::nullopt;
-    std::string text;
-    std::array<char, 1024> buffer;
-    for (;;) {
-        const ssize_t got =
-            retry_on_eintr([&] { return ::read(fd.get(), buffer.data(), buffer.size()); });
-        if (got < 0) return std::nullopt;  // e.g. ESRCH: gone between open and read
-        if (got == 0) return text;
-        text.append(buffer.data(), static_cast<std::size_t>(got));
-    }
-}
+// The shared /proc text helpers (text.hpp).
+using namespace text;
 
 std::filesystem::path pid_dir(pid_t pid, const std::filesystem::path& proc_root) {
     return proc_root / std::to_string(pid);
@@ -128,22 +67,17 @@ std::optional<ProcessInfo> parse_stat(std::string_view line) {
 }
 
 std::optional<ProcessInfo> read_process(pid_t pid, const std::filesystem::path& proc_root) {
-    const auto text = read_proc_file(pid_dir(pid, proc_root) / "stat");
-    if (!text) return std::nullopt;
-    return parse_stat(*text);
+    // A failed read is usually a process that has just exited: nothing to report.
+    std::string contents;
+    if (read_proc_file(pid_dir(pid, proc_root) / "stat", contents) != 0) return std::nullopt;
+    return parse_stat(contents);
 }
 
 std::vector<ProcessInfo> read_processes(const std::filesystem::path& proc_root) {
     std::vector<ProcessInfo> table;
-    // The constructor throws: without a readable proc_root there is nothing to report.
-    std::filesystem::directory_iterator entries(proc_root);
-    std::error_code error;
-    for (; entries != std::filesystem::directory_iterator(); entries.increment(error)) {
-        if (error) break;
-        const auto pid = parse_pid(entries->path().filename().native());
-        if (!pid) continue;  // "self", "net", "meminfo", ...
-        if (auto info = read_process(*pid, proc_root)) table.push_back(std::move(*info));
-    }
+    for_each_pid(proc_root, [&](pid_t pid) {
+        if (auto info = read_process(pid, proc_root)) table.push_back(std::move(*info));
+    });
     return table;
 }
 
@@ -186,9 +120,9 @@ std::optional<SyscallState> parse_syscall(std::string_view text) {
 
 std::optional<SyscallState> read_syscall(pid_t pid, const std::filesystem::path& proc_root) {
     // Needs ptrace access to `pid`; without it open fails and we report nullopt.
-    const auto text = read_proc_file(pid_dir(pid, proc_root) / "syscall");
-    if (!text) return std::nullopt;
-    return parse_syscall(*text);
+    std::string contents;
+    if (read_proc_file(pid_dir(pid, proc_root) / "syscall", contents) != 0) return std::nullopt;
+    return parse_syscall(contents);
 }
 
 std::optional<std::uint64_t> parse_pending_signals(std::string_view status_text) {
@@ -211,9 +145,10 @@ std::optional<std::uint64_t> parse_pending_signals(std::string_view status_text)
 
 std::optional<std::uint64_t> read_pending_signals(pid_t pid,
                                                   const std::filesystem::path& proc_root) {
-    const auto text = read_proc_file(pid_dir(pid, proc_root) / "status");
-    if (!text) return std::nullopt;
-    return parse_pending_signals(*text);
+    // A failed read is usually a process that has just exited: nothing to report.
+    std::string contents;
+    if (read_proc_file(pid_dir(pid, proc_root) / "status", contents) != 0) return std::nullopt;
+    return parse_pending_signals(contents);
 }
 
 }  // namespace labcheck::procfs

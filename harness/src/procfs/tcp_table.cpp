@@ -2,58 +2,28 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <memory>
 #include <system_error>
 
-#include "os/errors.hpp"
-#include "os/unique_fd.hpp"
+#include "procfs/text.hpp"
 
 namespace labcheck::procfs {
 namespace {
 
-// Whole-field numbers only: "12x" is malformed, not 12.
-template <typename Number>
-std::optional<Number> parse_number(std::string_view text, int base = 10) {
-    Number value{};
-    const char* const end = text.data() + text.size();
-    const auto [stop, error] = std::from_chars(text.data(), end, value, base);
-    if (error != std::errc{} || stop != end) return std::nullopt;
-    return value;
-}
+// The shared /proc text helpers (text.hpp).
+using namespace text;
 
 template <typename Number>
 std::optional<Number> parse_hex(std::string_view text) {
     return parse_number<Number>(text, 16);
 }
-
-// Walks the blank-separated fields of a line without allocating.
-class Fields {
-  public:
-    explicit Fields(std::string_view text) : rest_(text) {}
-
-    std::optional<std::string_view> next() {
-        const auto begin = rest_.find_first_not_of(blanks);
-        if (begin == std::string_view::npos) return std::nullopt;
-        rest_.remove_prefix(begin);
-        const auto end = std::min(rest_.find_first_of(blanks), rest_.size());
-        const auto field = rest_.substr(0, end);
-        rest_.remove_prefix(end);
-        return field;
-    }
-
-  private:
-    static constexpr std::string_view blanks = " \t";
-    std::string_view rest_;
-};
 
 // "left:right" -> both halves; nullopt without a ':'.
 std::optional<std::pair<std::string_view, std::string_view>> split_colon(std::string_view text) {
@@ -143,25 +113,6 @@ void append_rows(std::string_view text, bool ipv6, std::vector<TcpSocket>& out) 
         if (auto socket = parse_row(text.substr(0, end), ipv6)) out.push_back(std::move(*socket));
         text.remove_prefix(std::min(end + 1, text.size()));
     }
-}
-
-// Reads a whole /proc file into `text` (they report size 0, so read to end of file).
-// Returns 0, or the errno of the failure.
-int read_proc_file(const std::filesystem::path& path, std::string& text) {
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno;
-    constexpr std::size_t chunk = 16 * 1024;
-    std::size_t used = 0;
-    for (;;) {
-        if (text.size() < used + chunk) text.resize(used + chunk);
-        const ssize_t got = retry_on_eintr(
-            [&] { return ::read(fd.get(), text.data() + used, text.size() - used); });
-        if (got < 0) return errno;
-        if (got == 0) break;
-        used += static_cast<std::size_t>(got);
-    }
-    text.resize(used);
-    return 0;
 }
 
 struct DirCloser {
@@ -281,14 +232,9 @@ std::vector<pid_t> holders_of(ino_t inode, const std::vector<pid_t>& candidates,
 
 std::vector<pid_t> find_holders_anywhere(ino_t inode, const std::filesystem::path& proc_root) {
     std::vector<pid_t> holders;
-    // The constructor throws: without a readable proc_root there is nothing to search.
-    std::filesystem::directory_iterator entries(proc_root);
-    std::error_code error;
-    for (; entries != std::filesystem::directory_iterator(); entries.increment(error)) {
-        if (error) break;
-        const auto pid = parse_number<pid_t>(entries->path().filename().native());
-        if (pid && *pid > 0 && holds(*pid, inode, proc_root)) holders.push_back(*pid);
-    }
+    for_each_pid(proc_root, [&](pid_t pid) {
+        if (holds(pid, inode, proc_root)) holders.push_back(pid);
+    });
     return holders;
 }
 
