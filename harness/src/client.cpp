@@ -79,7 +79,8 @@ std::string Received::describe_end(Millis waited) const {
     return {};
 }
 
-Connection Connection::open(const std::string& host, std::uint16_t port, const Deadline& deadline) {
+Connection Connection::open(const std::string& host, std::uint16_t port, const Deadline& deadline,
+                            int receive_buffer) {
     const std::string where = endpoint_text(host, port);
     sockaddr_storage address{};
     socklen_t length = make_address(host, port, address);
@@ -87,6 +88,9 @@ Connection Connection::open(const std::string& host, std::uint16_t port, const D
 
     UniqueFd fd(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("socket");
+    if (receive_buffer > 0 &&
+        setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) != 0)
+        throw_errno("setsockopt(SO_RCVBUF)");
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
         if (errno != EINPROGRESS)
             throw CheckFailure(

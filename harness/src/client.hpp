@@ -26,7 +26,10 @@ class Connection {
   public:
     // Connects to host:port (numeric address, IPv4 or IPv6). Throws CheckFailure
     // with "could not connect to HOST:PORT: REASON" when it cannot.
-    static Connection open(const std::string& host, std::uint16_t port, const Deadline& deadline);
+    // A `receive_buffer` (bytes) other than 0 shrinks the socket's receive buffer
+    // before connecting, so the window it offers stays small.
+    static Connection open(const std::string& host, std::uint16_t port, const Deadline& deadline,
+                           int receive_buffer = 0);
 
     Connection(Connection&&) = default;
     Connection& operator=(Connection&& other) noexcept;

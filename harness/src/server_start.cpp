@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "procfs/process_table.hpp"
 #include "procfs/tcp_table.hpp"
 
 namespace labcheck {
@@ -70,16 +71,26 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
 }  // namespace
 
 std::vector<pid_t> settle_baseline(const ServerView& view) {
-    std::vector<pid_t> previous = view.tree();
+    // Idle means: the same processes three samples running, and all of them
+    // asleep (in accept, poll, pause...). A parent still forking its pool is
+    // running or runnable, so a loaded machine cannot make us settle too early.
+    auto idle_tree = [&](std::vector<pid_t>& pids) {
+        pids = view.tree();
+        std::sort(pids.begin(), pids.end());
+        return std::all_of(pids.begin(), pids.end(), [](pid_t pid) {
+            auto process = procfs::read_process(pid);
+            return !process || process->state == 'S' || process->is_zombie();
+        });
+    };
+    std::vector<pid_t> previous, now;
     int stable = 0;
     poll_until(
-        Deadline::after(Millis(1000)),
+        Deadline::after(Millis(2000)),
         [&] {
-            auto now = view.tree();
-            std::sort(now.begin(), now.end());
-            stable = (now == previous) ? stable + 1 : 0;
-            previous = std::move(now);
-            return stable >= 3;
+            bool idle = idle_tree(now);
+            stable = (idle && now == previous) ? stable + 1 : 0;
+            previous = now;
+            return stable >= 2;
         },
         Millis(5));
     return previous;

@@ -31,8 +31,9 @@ std::string fate_of(const CheckContext& context, pid_t pid) {
 
 std::string client_reset(CheckContext& context) {
     pid_t listener = require_listener(context);
-    auto deadline = Deadline::after(kReplyBudget);
-    auto client = Connection::open(context.host, context.port, deadline);
+    // A small receive window on our side: the server's replies back up at once.
+    auto client = Connection::open(context.host, context.port, Deadline::after(kReplyBudget),
+                                   /*receive_buffer=*/4096);
 
     // Send without reading until both directions back up: the server's replies
     // fill its send queue (we do not read), and our data waits unacknowledged
@@ -49,20 +50,21 @@ std::string client_reset(CheckContext& context) {
         }
         return server_stuck && client_stuck;
     };
-    auto fill_deadline = Deadline::after(kReplyBudget);
+    constexpr Millis kFillBudget{8000};
     bool backed_up = poll_until(
-        fill_deadline,
+        Deadline::after(kFillBudget),
         [&] {
-            client.send_some(block);
+            // As much as the socket takes now (the kernel's buffers grow as we go).
+            for (int chunk = 0; chunk < 64 && client.send_some(block) > 0; ++chunk) {
+            }
             return both_backed_up();
         },
         Millis(5));
     if (!backed_up)
-        throw CheckFailure(
-            fmt::format("sent data for {} ms without reading the echo, yet the server's replies "
-                        "never backed up: "
-                        "is it echoing at all? (see the echo check)",
-                        kReplyBudget.count()));
+        throw CheckFailure(fmt::format(
+            "sent data for {} ms without reading the echo, yet the server's replies never backed "
+            "up: is it echoing at all? (see the echo check)",
+            kFillBudget.count()));
     client.abort();
     let_children_finish(context);
 
