@@ -11,7 +11,9 @@ command -v stress-ng >/dev/null || { echo "corpus_under_load: needs stress-ng (s
 
 stress-ng --cpu "$(nproc)" --timeout 0 --quiet &
 stress_pid=$!
-trap 'kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null || true' EXIT
+stop_stress() { kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null || true; }
+trap stop_stress EXIT
+trap 'stop_stress; exit 130' INT TERM
 
 failures=0
 for ((round = 1; round <= rounds; round++)); do
