@@ -3,11 +3,13 @@
 // listed checks must fail or skip, all others must pass) and the exit status,
 // then makes sure no process of the server is left on the machine.
 //
-// usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach]
+// usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach | --fixed-port]
 //
 // With --attach, the server is started here (as a student would in another
 // terminal) and labcheck attaches to it: the checks that must start or stop the
-// server are then expected to skip, the others to keep their verdicts.
+// server are then expected to skip, the others to keep their verdicts. With
+// --fixed-port, labcheck runs the server as one that hard-codes its port
+// (`--port P -- SERVER P`): every verdict must stay the same.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +57,8 @@ std::vector<pid_t> leftovers(const fs::path& server) {
         fs::path path(exe);
         bool staged = path.filename() == server.filename() &&
                       path.parent_path().filename().string().starts_with("labcheck-");
-        if (path == server || staged) found.push_back(process.pid);
+        // A zombie has ended; init (or a subreaper) collects it soon after.
+        if ((path == server || staged) && !process.is_zombie()) found.push_back(process.pid);
     }
     return found;
 }
@@ -108,9 +111,11 @@ class HandStartedServer {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool attach = argc == 6 && std::string(argv[5]) == "--attach";
-    if (argc != 5 && !attach) {
-        std::cerr << "usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach]\n";
+    const std::string mode = argc == 6 ? argv[5] : "";
+    bool attach = mode == "--attach";
+    if (argc < 5 || argc > 6 || !(mode.empty() || attach || mode == "--fixed-port")) {
+        std::cerr << "usage: corpus_verdict LABCHECK SERVER EXPECTATIONS.toml NAME [--attach | "
+                     "--fixed-port]\n";
         return 2;
     }
     const fs::path labcheck = argv[1], server = fs::absolute(argv[2]);
@@ -147,9 +152,12 @@ int main(int argc, char** argv) {
             return 1;
         }
         target = fmt::format("--attach 127.0.0.1:{}", port);
+    } else if (mode == "--fixed-port") {
+        std::uint16_t port = labcheck::pick_free_port();
+        target = fmt::format("--port {} -- '{}' {}", port, server.string(), port);
     }
     auto [status, output] =
-        run(fmt::format("'{}' check 05 {} --format json", labcheck.string(), target));
+        run(fmt::format("'{}' check 05 --format json {}", labcheck.string(), target));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);
@@ -174,7 +182,13 @@ int main(int argc, char** argv) {
         ++wrong;
     }
     by_hand.reset();
-    if (auto left = leftovers(server); !left.empty()) {
+    // labcheck reaps everything it started before it exits: nothing may be left at
+    // once. A server we started by hand (--attach) was just killed here: its
+    // processes may take a moment to die.
+    std::vector<pid_t> left;
+    labcheck::poll_until(labcheck::Deadline::after(labcheck::Millis(attach ? 5000 : 0)),
+                         [&] { return (left = leftovers(server)).empty(); });
+    if (!left.empty()) {
         std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n",
                                  left.size(), left.front());
         ++wrong;
