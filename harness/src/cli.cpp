@@ -44,7 +44,7 @@ struct CheckOptions {
 };
 
 LabSpec load_spec(const Kit& kit, const std::string& lab) {
-    return load_lab_spec(kit.resolve_lab(lab), is_known_check);
+    return load_lab_spec(kit.resolve_lab(lab), check_ids());
 }
 
 std::vector<std::string> split_ids(const std::string& list, const LabSpec& spec) {
@@ -192,7 +192,7 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
 int run_list(const CommonOptions& common) {
     Kit kit = Kit::locate(common.kit);
     for (const auto& folder : kit.lab_folders()) {
-        LabSpec spec = load_lab_spec(folder, is_known_check);
+        LabSpec spec = load_lab_spec(folder, check_ids());
         std::cout << fmt::format("{}  {} ({})\n", spec.id, spec.title, to_string(spec.protocol));
         for (const auto& check : spec.checks) {
             const auto* definition = find_check(check.id);

@@ -40,29 +40,6 @@
 namespace labcheck {
 namespace {
 
-// The stable check ids of DESIGN.md, used only to word messages ("did you mean", "known:");
-// whether an id exists is decided by the caller's `known_check`.
-constexpr std::array<std::string_view, 18> kStableCheckIds = {
-    "listens",
-    "echo",
-    "all-bytes",
-    "large-payload",
-    "fragmented",
-    "eof",
-    "sequential",
-    "concurrent",
-    "process-per-client",
-    "fd-hygiene",
-    "no-zombies",
-    "zombie-burst",
-    "accept-after-signal",
-    "client-reset",
-    "restart",
-    "shutdown",
-    "close-wait",
-    "ipv6",
-};
-
 constexpr std::array<std::string_view, 4> kTopKeys = {"title", "protocol", "text", "check"};
 constexpr std::array<std::string_view, 6> kCheckKeys = {"id",   "points", "expected_to_fail",
                                                         "step", "anchor", "hints"};
@@ -169,8 +146,8 @@ std::string folder_name(const std::filesystem::path& folder) {
 
 class SpecReader {
   public:
-    SpecReader(const std::string& origin, bool (*known_check)(std::string_view))
-        : origin_(origin), known_check_(known_check) {}
+    SpecReader(const std::string& origin, std::span<const std::string_view> known_ids)
+        : origin_(origin), known_ids_(known_ids) {}
 
     LabSpec read(std::string_view toml_text) {
         toml::table root;
@@ -264,18 +241,10 @@ class SpecReader {
     }
 
     bool is_known(std::string_view id) const {
-        if (known_check_ != nullptr) return known_check_(id);
-        return std::find(kStableCheckIds.begin(), kStableCheckIds.end(), id) !=
-               kStableCheckIds.end();
+        return std::find(known_ids_.begin(), known_ids_.end(), id) != known_ids_.end();
     }
 
-    std::vector<std::string_view> known_ids() const {
-        std::vector<std::string_view> known;
-        for (std::string_view id : kStableCheckIds) {
-            if (known_check_ == nullptr || known_check_(id)) known.push_back(id);
-        }
-        return known;
-    }
+    std::span<const std::string_view> known_ids() const { return known_ids_; }
 
     CheckSpec read_check(const toml::table& table, std::size_t index) {
         const std::uint32_t line = line_of(table);
@@ -298,7 +267,7 @@ class SpecReader {
         check.id = required_string(table, "id", "id = \"echo\" (one of: " + join(known_ids()) + ")",
                                    line, name);
         if (!is_known(check.id)) {
-            const std::vector<std::string_view> known = known_ids();
+            const auto known = known_ids();
             fail(line_of(*table.get("id")), "unknown check id \"" + check.id + "\" (" +
                                                 suggestion(check.id, known) +
                                                 "known: " + join(known) + ")");
@@ -386,7 +355,7 @@ class SpecReader {
     }
 
     std::string origin_;
-    bool (*known_check_)(std::string_view);
+    std::span<const std::string_view> known_ids_;
     std::vector<std::string> ids_;            // of the checks read so far
     std::vector<std::uint32_t> check_lines_;  // where each of them starts
 };
@@ -401,8 +370,8 @@ const CheckSpec* LabSpec::find(std::string_view check_id) const {
 }
 
 LabSpec parse_lab_spec(std::string_view toml_text, const std::string& origin,
-                       bool (*known_check)(std::string_view id)) {
-    LabSpec spec = SpecReader(origin, known_check).read(toml_text);
+                       std::span<const std::string_view> known_ids) {
+    LabSpec spec = SpecReader(origin, known_ids).read(toml_text);
     // "labs/01-iterative-echo/lab.toml" names lab 1; other origins (tests) leave id and number.
     const std::filesystem::path path(origin);
     spec.folder = path.parent_path();
@@ -415,7 +384,7 @@ LabSpec parse_lab_spec(std::string_view toml_text, const std::string& origin,
 }
 
 LabSpec load_lab_spec(const std::filesystem::path& folder,
-                      bool (*known_check)(std::string_view id)) {
+                      std::span<const std::string_view> known_ids) {
     const std::filesystem::path file = folder / "lab.toml";
     const std::string origin = file.string();
     std::ifstream in(file, std::ios::binary);
@@ -439,7 +408,7 @@ LabSpec load_lab_spec(const std::filesystem::path& folder,
                         "01-iterative-echo (got \"" +
                         name + "\")");
     }
-    LabSpec spec = parse_lab_spec(text.str(), origin, known_check);
+    LabSpec spec = parse_lab_spec(text.str(), origin, known_ids);
     spec.id = name;
     spec.number = *number;
     spec.folder = folder;

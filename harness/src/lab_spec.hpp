@@ -3,6 +3,7 @@
 // points, the ones shown but expected to fail at this stage, and the hints.
 
 #include <filesystem>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,12 +39,13 @@ class SpecError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Reads and validates folder/lab.toml. `known_check` says whether an id exists.
+// Reads and validates folder/lab.toml. `known_ids` are the check ids that exist
+// (checks/registry's check_ids()); messages suggest the nearest one.
 LabSpec load_lab_spec(const std::filesystem::path& folder,
-                      bool (*known_check)(std::string_view id));
+                      std::span<const std::string_view> known_ids);
 
 // Parses spec text (for tests); `origin` names the file in error messages.
 LabSpec parse_lab_spec(std::string_view toml_text, const std::string& origin,
-                       bool (*known_check)(std::string_view id));
+                       std::span<const std::string_view> known_ids);
 
 }  // namespace labcheck

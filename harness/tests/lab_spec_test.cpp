@@ -10,36 +10,18 @@
 
 #include <unistd.h>
 
+#include "checks/check.hpp"
 #include "lab_spec.hpp"
 
 using namespace labcheck;
 
 namespace {
 
-// The stable check ids of DESIGN.md.
-constexpr std::array<std::string_view, 18> kIds = {
-    "listens",
-    "echo",
-    "all-bytes",
-    "large-payload",
-    "fragmented",
-    "eof",
-    "sequential",
-    "concurrent",
-    "process-per-client",
-    "fd-hygiene",
-    "no-zombies",
-    "zombie-burst",
-    "accept-after-signal",
-    "client-reset",
-    "restart",
-    "shutdown",
-    "close-wait",
-    "ipv6",
-};
+// The ids the registry knows: the spec parser is tested against the real list.
+const std::span<const std::string_view> known = labcheck::check_ids();
 
-bool known(std::string_view id) {
-    return std::find(kIds.begin(), kIds.end(), id) != kIds.end();
+bool is_known(std::string_view id) {
+    return std::find(known.begin(), known.end(), id) != known.end();
 }
 
 const std::string kOrigin = "labs/01-iterative-echo/lab.toml";
@@ -321,7 +303,7 @@ TEST_CASE("lab_spec: the kit's labs are valid and grade 100 points each") {
         std::set<std::string> graded;
         for (const CheckSpec& check : spec.checks) {
             CAPTURE(check.id);
-            CHECK(known(check.id));
+            CHECK(is_known(check.id));
             CHECK(check.hints.size() >= 2);
             CHECK(check.anchor == github_anchor(check.step));
             CHECK(check.step.rfind("Step ", 0) == 0);

@@ -47,7 +47,8 @@ struct CheckDefinition {
 
 std::span<const CheckDefinition> all_checks();
 const CheckDefinition* find_check(std::string_view id);
-bool is_known_check(std::string_view id);
+// Every check id, in the order of all_checks().
+std::span<const std::string_view> check_ids();
 
 // Each family registers its checks in one place (checks/*.cpp).
 std::vector<CheckDefinition> data_checks();

@@ -25,8 +25,13 @@ const CheckDefinition* find_check(std::string_view id) {
     return nullptr;
 }
 
-bool is_known_check(std::string_view id) {
-    return find_check(id) != nullptr;
+std::span<const std::string_view> check_ids() {
+    static const std::vector<std::string_view> ids = [] {
+        std::vector<std::string_view> all;
+        for (const auto& check : all_checks()) all.push_back(check.id);
+        return all;
+    }();
+    return ids;
 }
 
 }  // namespace labcheck
