@@ -8,11 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -22,26 +26,35 @@ namespace labcheck {
 namespace fs = std::filesystem;
 
 RunAs resolve_user(const std::string& name_or_uid) {
-    passwd* entry = nullptr;
-    char* end = nullptr;
-    unsigned long numeric = std::strtoul(name_or_uid.c_str(), &end, 10);
-    if (!name_or_uid.empty() && *end == '\0') {
-        entry = getpwuid(static_cast<uid_t>(numeric));
-        // A bare uid without a passwd entry is fine: the grader may use a free range.
-        if (!entry)
-            return RunAs{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid};
+    const char* first = name_or_uid.data();
+    const char* last = first + name_or_uid.size();
+    std::uint32_t numeric = 0;
+    auto [end, error] = std::from_chars(first, last, numeric);  // no sign, no blanks
+    bool is_number = !name_or_uid.empty() && error == std::errc() && end == last;
+    if (!is_number && !name_or_uid.empty() && std::all_of(first, last, [](char c) {
+            return std::isdigit(static_cast<unsigned char>(c));
+        }))
+        throw std::runtime_error(fmt::format("--user {} is not a valid uid", name_or_uid));
+
+    RunAs user;
+    if (is_number) {
+        // A bare uid without a passwd entry is fine: a grader may use a free range.
+        passwd* entry = getpwuid(static_cast<uid_t>(numeric));
+        user = entry ? RunAs{entry->pw_uid, entry->pw_gid, entry->pw_name}
+                     : RunAs{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid};
     } else {
-        entry = getpwnam(name_or_uid.c_str());
+        passwd* entry = getpwnam(name_or_uid.c_str());
+        if (!entry)
+            throw std::runtime_error(fmt::format(
+                "there is no user '{}' on this machine to run the server as: pass --user NAME or "
+                "--user UID",
+                name_or_uid));
+        user = RunAs{entry->pw_uid, entry->pw_gid, entry->pw_name};
     }
-    if (!entry)
-        throw std::runtime_error(
-            fmt::format("there is no user '{}' on this machine to run the server as: pass --user "
-                        "NAME or --user UID",
-                        name_or_uid));
-    if (entry->pw_uid == 0)
+    if (user.uid == 0 || user.uid == static_cast<uid_t>(-1))
         throw std::runtime_error(
             "refusing to run a student's server as root: pass --user with an unprivileged user");
-    return RunAs{entry->pw_uid, entry->pw_gid, entry->pw_name};
+    return user;
 }
 
 bool looks_sanitized(const fs::path& binary) {
@@ -61,10 +74,25 @@ StagingArea::StagingArea() {
     if (chmod(path_.c_str(), 0711) != 0) throw_errno("chmod " + path_.string());
 }
 
+StagingArea::StagingArea(StagingArea&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+
+StagingArea& StagingArea::operator=(StagingArea&& other) noexcept {
+    if (this != &other) {
+        remove();
+        path_ = std::exchange(other.path_, {});
+    }
+    return *this;
+}
+
 StagingArea::~StagingArea() {
+    remove();
+}
+
+void StagingArea::remove() noexcept {
     if (path_.empty()) return;
     std::error_code ignored;
     fs::remove_all(path_, ignored);
+    path_.clear();
 }
 
 bool can_execute_as(const fs::path& path, const RunAs& user) {

@@ -37,8 +37,8 @@ bool looks_sanitized(const std::filesystem::path& binary);
 class StagingArea {
   public:
     StagingArea();
-    StagingArea(StagingArea&&) = default;
-    StagingArea& operator=(StagingArea&&) = default;
+    StagingArea(StagingArea&& other) noexcept;
+    StagingArea& operator=(StagingArea&& other) noexcept;
     ~StagingArea();
     const std::filesystem::path& path() const { return path_; }
 
@@ -47,6 +47,7 @@ class StagingArea {
     std::vector<std::string> stage(std::vector<std::string> argv, const std::optional<RunAs>& user);
 
   private:
+    void remove() noexcept;
     std::filesystem::path path_;
 };
 

@@ -325,3 +325,21 @@ TEST_CASE("sandbox: enter_sandbox leaves the address space alone for a sanitizer
     CHECK(report.nofile_cur == 1024);
     CHECK(report.euid == geteuid());  // no run_as: no credential change
 }
+
+TEST_CASE("sandbox: uids with a sign, out of range or zero are refused") {
+    for (const char* text : {"-1", "4294967295", "-4294967295", "99999999999", "0"}) {
+        CAPTURE(text);
+        CHECK_THROWS_AS(labcheck::resolve_user(text), std::runtime_error);
+    }
+}
+
+TEST_CASE("sandbox: a moved-to staging area removes the folder it had") {
+    labcheck::StagingArea first;
+    labcheck::StagingArea second;
+    const std::filesystem::path old_folder = first.path();
+    const std::filesystem::path kept_folder = second.path();
+    first = std::move(second);
+    CHECK_FALSE(std::filesystem::exists(old_folder));
+    CHECK(first.path() == kept_folder);
+    CHECK(std::filesystem::exists(kept_folder));
+}

@@ -17,8 +17,9 @@ class Deadline {
     explicit Deadline(Clock::time_point at) : at_(at) {}
 
     bool expired() const { return Clock::now() >= at_; }
+    // Rounded up, so a wait for the remaining time never spins through the last millisecond.
     Millis remaining() const {
-        return std::max(Millis(0), std::chrono::duration_cast<Millis>(at_ - Clock::now()));
+        return std::max(Millis(0), std::chrono::ceil<Millis>(at_ - Clock::now()));
     }
     // For poll(2): whole milliseconds left, rounded up so we never spin at 0.
     int poll_timeout() const {
