@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,26 +18,6 @@ namespace {
 
 constexpr int kPassed = 0;
 constexpr int kUsageError = 2;
-
-// A scratch directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "cli-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 // Runs labcheck's command line in this process: run(...) is `labcheck ...`.
 int run(std::initializer_list<std::string> arguments) {

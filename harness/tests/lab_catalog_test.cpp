@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lab_catalog.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace labcheck;
@@ -18,26 +19,6 @@ using namespace labcheck;
 namespace {
 
 const fs::path kit_dir = KIT_DIR;
-
-// A scratch directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "lab-catalog-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 // Unsets an environment variable for the test, and puts it back after.
 class UnsetEnv {

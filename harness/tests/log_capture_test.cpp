@@ -12,31 +12,12 @@
 
 #include "log_capture.hpp"
 #include "os/unique_fd.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace labcheck;
 
 namespace {
-
-// A scratch directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "log-capture-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 std::string read_text(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);

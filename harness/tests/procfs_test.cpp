@@ -23,6 +23,7 @@
 #include "procfs/children.hpp"
 #include "procfs/process_table.hpp"
 #include "procfs/tcp_table.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using labcheck::UniqueFd;
@@ -55,26 +56,6 @@ std::vector<pid_t> pids_of(const std::vector<ProcessInfo>& processes) {
     for (const auto& process : processes) pids.push_back(process.pid);
     return sorted(pids);
 }
-
-// A scratch directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string name = (fs::temp_directory_path() / "procfs_test.XXXXXX").string();
-        REQUIRE(::mkdtemp(name.data()) != nullptr);
-        path_ = name;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 void write_file(const fs::path& path, std::string_view text) {
     fs::create_directories(path.parent_path());

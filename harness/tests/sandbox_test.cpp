@@ -20,31 +20,12 @@
 #include "os/deadline.hpp"
 #include "os/unique_fd.hpp"
 #include "sandbox.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace labcheck;
 
 namespace {
-
-// A scratch directory (mode 0700, as mkdtemp makes it), removed with its content at the end.
-class ScratchDir {
-  public:
-    ScratchDir() {
-        std::string pattern = (fs::temp_directory_path() / "sandbox-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -204,7 +185,7 @@ TEST_CASE("sandbox: looks_sanitized") {
         CHECK_FALSE(looks_sanitized("/bin/true"));
     }
     SUBCASE("a file carrying the AddressSanitizer marker is") {
-        ScratchDir scratch;
+        TempDir scratch;
         const fs::path file = scratch.path() / "fake-asan";
         {
             std::ofstream out(file, std::ios::binary);
@@ -261,7 +242,7 @@ TEST_CASE("sandbox: stage copies a binary the user cannot reach") {
     const RunAs user = nobody();
 
     SUBCASE("a binary in root's private folder is copied") {
-        ScratchDir private_dir;  // 0700, owned by root
+        TempDir private_dir;  // 0700, owned by root
         const fs::path original = private_dir.path() / "server";
         fs::copy_file("/bin/true", original);
         REQUIRE(chmod(original.c_str(), 0755) == 0);

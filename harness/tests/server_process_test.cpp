@@ -16,6 +16,7 @@
 #include "os/deadline.hpp"
 #include "procfs/children.hpp"
 #include "server_process.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace labcheck;
@@ -24,26 +25,6 @@ namespace {
 
 // Generous bounds: a loaded machine must not fail a test, a broken one must not hang it.
 constexpr Millis kGenerous{20000};
-
-// A scratch directory, removed with everything in it at the end of the test.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "server-process-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 std::string read_text(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
