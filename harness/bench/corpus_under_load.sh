@@ -11,14 +11,22 @@ command -v stress-ng >/dev/null || { echo "corpus_under_load: needs stress-ng (s
 
 stress-ng --cpu "$(nproc)" --timeout 0 --quiet &
 stress_pid=$!
-stop_stress() { kill "$stress_pid" 2>/dev/null; wait "$stress_pid" 2>/dev/null || true; }
+ctest_pid=
+stop_stress() {
+  [[ -n $ctest_pid ]] && kill "$ctest_pid" 2>/dev/null
+  kill "$stress_pid" 2>/dev/null
+  wait 2>/dev/null || true
+}
 trap stop_stress EXIT
 trap 'stop_stress; exit 130' INT TERM
 
 failures=0
 for ((round = 1; round <= rounds; round++)); do
   started=$SECONDS
-  if (cd "$build" && ctest -L corpus -j "$(nproc)" --output-on-failure >"ctest-load-$round.log" 2>&1); then
+  # In the background, so that an interrupt reaches the trap at once.
+  (cd "$build" && exec ctest -L corpus -j "$(nproc)" --output-on-failure >"ctest-load-$round.log" 2>&1) &
+  ctest_pid=$!
+  if wait "$ctest_pid"; then
     echo "round $round: every verdict as expected ($((SECONDS - started)) s)"
   else
     failures=$((failures + 1))
