@@ -1,11 +1,15 @@
 #include "runner.hpp"
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <csignal>
 
 #include <fmt/format.h>
 
 #include "check_failure.hpp"
 #include "checks/check.hpp"
+#include "procfs/process_table.hpp"
 #include "server_process.hpp"
 #include "server_start.hpp"
 #include "server_view.hpp"
@@ -152,7 +156,16 @@ RunReport run_launched(const RunOptions& options) {
                 *count, options.policy.max_processes, result.message);
         }
         if (result.status == Status::fail || result.status == Status::error) {
-            if (auto status = server.wait_status(); status && spec.id != "shutdown")
+            // A crash explains a failure. An exit may come from the check's own clients
+            // resetting their connections as it ends, and SIGPIPE likewise: not worth a word.
+            // A server that is dying (its root already a zombie) is given a moment to be
+            // reaped, so the note does not depend on the watcher's timing.
+            auto root = procfs::read_process(server.pid());
+            auto status = (!root || root->is_zombie())
+                              ? server.wait_exit(Deadline::after(Millis(500)))
+                              : server.wait_status();
+            if (status && WIFSIGNALED(*status) && WTERMSIG(*status) != SIGPIPE &&
+                WTERMSIG(*status) != SIGKILL && spec.id != "shutdown")
                 result.message +=
                     fmt::format("\nmeanwhile the server process {}", describe_wait_status(*status));
             result.log_tail = server.log_tail();

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -135,6 +136,11 @@ int main(int argc, char** argv) {
     }
     auto must_fail = string_set(*mine, "fail");
     auto must_skip = string_set(*mine, "skip");
+    // [name.messages]: check id -> words its message must contain (what teaches the fix).
+    std::map<std::string, std::string> must_say;
+    if (const auto* messages = (*mine)["messages"].as_table())
+        for (const auto& [id, words] : *messages)
+            if (auto text = words.value<std::string>()) must_say[std::string(id.str())] = *text;
 
     std::unique_ptr<HandStartedServer> by_hand;
     std::string target = fmt::format("--server '{}'", server.string());
@@ -172,6 +178,12 @@ int main(int argc, char** argv) {
         std::string id = check["id"], actual = check["status"];
         std::string expected = must_fail.count(id) ? "fail" : must_skip.count(id) ? "skip" : "pass";
         bool ok = actual == expected;
+        if (auto words = must_say.find(id);
+            ok && words != must_say.end() && !attach &&
+            std::string(check["message"]).find(words->second) == std::string::npos) {
+            ok = false;
+            actual += ", message without \"" + words->second + "\"";
+        }
         std::cout << fmt::format("{} {:<20} expected {:<4} got {:<5} {}\n", ok ? "  " : "XX", id,
                                  expected, actual, ok ? "" : std::string(check["message"]));
         wrong += ok ? 0 : 1;

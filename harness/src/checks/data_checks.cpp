@@ -73,9 +73,9 @@ std::string large_payload(CheckContext& context) {
         why = reply.describe_end(kStall);
     throw CheckFailure(fmt::format(
         "sent 1 MiB of pseudo-random bytes while reading the reply at the same time\n"
-        "received {} of {} bytes — {}\n{}",
+        "received {} of {} bytes — {}{}",
         reply.data.size(), expected.size(), why,
-        reply.data.empty() ? std::string() : describe_difference(expected, reply.data)));
+        reply.data.empty() ? std::string() : "\n" + describe_difference(expected, reply.data)));
 }
 
 std::string fragmented(CheckContext& context) {
