@@ -109,6 +109,32 @@ class HandStartedServer {
     std::uint16_t port_;
 };
 
+// A copy of a binary in a private temporary folder, removed at the end.
+class PrivateCopy {
+  public:
+    PrivateCopy(const fs::path& original, const std::string& name) {
+        std::string pattern = (fs::temp_directory_path() / "corpus-verdict-XXXXXX").string();
+        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        folder_ = pattern;
+        path_ = folder_ / name;
+        fs::copy_file(original, path_);
+        fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec);
+    }
+    PrivateCopy(const PrivateCopy&) = delete;
+    PrivateCopy& operator=(const PrivateCopy&) = delete;
+    ~PrivateCopy() {
+        std::error_code ignored;
+        fs::remove_all(folder_, ignored);
+    }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path folder_;
+    fs::path path_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +145,14 @@ int main(int argc, char** argv) {
                      "--fixed-port]\n";
         return 2;
     }
-    const fs::path labcheck = argv[1], server = fs::absolute(argv[2]);
+    const fs::path labcheck = argv[1];
+    // A private copy under a name of its own: tests running side by side (and the
+    // copies labcheck stages) never share a binary path, so the leftover search below
+    // finds only this run's processes. Its folder is private too (0700), as a clone in
+    // root's home would be: labcheck must stage it for the unprivileged user.
+    PrivateCopy copy(fs::absolute(argv[2]),
+                     fmt::format("{}{}-{}", argv[4], argc == 6 ? argv[5] : "", getpid()));
+    const fs::path& server = copy.path();
     const std::string name = argv[4];
     toml::table expectations;
     try {
