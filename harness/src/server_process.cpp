@@ -1,6 +1,7 @@
 #include "server_process.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -48,6 +49,8 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
     int null = ::open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) fail(2);
     if (chdir(workdir) != 0) fail(3);
+    // Whatever labcheck has open (log files, test pipes) is not the server's business.
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(3);
     if (int error = enter_sandbox(policy)) {
         errno = error;
         fail(4);

@@ -1,6 +1,7 @@
 #include "interrupts.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ using namespace labcheck;
 
 TEST_CASE("interrupts: SIGINT to labcheck kills the server and every child it forked") {
     int report[2];
-    REQUIRE(pipe(report) == 0);
+    REQUIRE(pipe2(report, O_CLOEXEC) == 0);
     pid_t checker = fork();
     REQUIRE(checker >= 0);
     if (checker == 0) {
