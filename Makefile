@@ -13,13 +13,17 @@ LABCHECK = $(BUILD)/harness/labcheck
 .PHONY: all deps configure check check-solution test sanitize list hint clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
-all: configure
-	@if cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1; then \
-	  grep -A4 -E 'warning:' $(BUILD)/build.log || true; \
+define build_quietly
+	@if cmake --build $(1) -j $(JOBS) >$(1)/build.log 2>&1; then \
+	  grep -A4 -E 'warning:' $(1)/build.log || true; \
 	else \
-	  grep -A6 -E 'error|warning:' $(BUILD)/build.log || cat $(BUILD)/build.log; \
-	  echo "make: the build failed (whole log: $(BUILD)/build.log)"; exit 1; \
+	  grep -A6 -E 'error:|warning:' $(1)/build.log || cat $(1)/build.log; \
+	  echo "make: the build failed (whole log: $(1)/build.log)"; exit 1; \
 	fi
+endef
+
+all: configure
+	$(call build_quietly,$(BUILD))
 
 help:
 	@echo "make                      build everything"
@@ -60,7 +64,7 @@ test: all
 
 sanitize: deps
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLABKIT_SANITIZE=ON >/dev/null
-	@cmake --build build-sanitize -j $(JOBS)
+	$(call build_quietly,build-sanitize)
 	@cd build-sanitize && ctest --output-on-failure -j $(JOBS)
 
 clean:
