@@ -274,4 +274,41 @@ inline void become_child() {
     ::sigaction(SIGTERM, &default_action, nullptr);
 }
 
+// The correct fork-per-client server (children reaped with a waitpid loop, SA_RESTART,
+// SIGPIPE ignored, clean SIGTERM) around `serve`: for the corpus servers whose one bug
+// is in how a child serves its client.
+inline int fork_per_client_main(int argc, char** argv, const char* name, void (*serve)(int)) try {
+    const auto port = port_from_args(argc, argv);
+    ignore_sigpipe();
+    on_signal(SIGCHLD, reap_children, SA_RESTART);
+    terminate_children_on_sigterm();
+    Fd listener = make_listener(port);
+
+    for (;;) {
+        sockaddr_storage peer{};
+        Fd conn = accept_client(listener.get(), peer);
+        if (!conn) {
+            if (errno != EINTR) std::perror("accept");
+            continue;
+        }
+        log_client(peer);
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            std::perror("fork");
+            continue;
+        }
+        if (pid == 0) {
+            become_child();
+            listener.reset();
+            serve(conn.get());
+            conn.reset();
+            ::_exit(0);
+        }
+        conn.reset();
+    }
+} catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: %s\n", name, error.what());
+    return 1;
+}
+
 }  // namespace corpus

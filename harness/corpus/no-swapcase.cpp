@@ -22,36 +22,7 @@ void serve(int fd) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
-    const auto port = corpus::port_from_args(argc, argv);
-    corpus::ignore_sigpipe();
-    corpus::on_signal(SIGCHLD, corpus::reap_children, SA_RESTART);
-    corpus::terminate_children_on_sigterm();
-    corpus::Fd listener = corpus::make_listener(port);
-
-    for (;;) {
-        sockaddr_storage peer{};
-        corpus::Fd conn = corpus::accept_client(listener.get(), peer);
-        if (!conn) {
-            if (errno != EINTR) std::perror("accept");
-            continue;
-        }
-        corpus::log_client(peer);
-        const pid_t pid = ::fork();
-        if (pid < 0) {
-            std::perror("fork");
-            continue;
-        }
-        if (pid == 0) {
-            corpus::become_child();
-            listener.reset();
-            serve(conn.get());
-            conn.reset();
-            ::_exit(0);
-        }
-        conn.reset();
-    }
-} catch (const std::exception& error) {
-    std::fprintf(stderr, "no-swapcase: %s\n", error.what());
-    return 1;
+int main(int argc, char** argv) {
+    // Around serve(), the correct fork-per-client server of corpus_server.hpp.
+    return corpus::fork_per_client_main(argc, argv, "no-swapcase", serve);
 }
