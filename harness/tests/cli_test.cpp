@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iostream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -135,4 +137,50 @@ TEST_CASE("cli: --kit after the subcommand is accepted, as the README shows") {
 TEST_CASE("cli: hint with an empty check id exits 2") {
     CHECK(run({"--kit", kit, "hint", "01", ","}) == kUsageError);
     CHECK(run({"--kit", kit, "hint", "01", ""}) == kUsageError);
+}
+
+namespace {
+
+// Runs labcheck's command line and returns what it printed on stdout.
+std::string output_of(std::initializer_list<std::string> arguments, int expected_status) {
+    std::ostringstream captured;
+    auto* saved = std::cout.rdbuf(captured.rdbuf());
+    int status = run(arguments);
+    std::cout.rdbuf(saved);
+    CHECK(status == expected_status);
+    return captured.str();
+}
+
+}  // namespace
+
+TEST_CASE("cli: hint shows one level at a time, with the step to reread and the way on") {
+    TempDir temp;
+    fs::create_directories(temp.path() / "labs" / "01-x");
+    std::ofstream(temp.path() / "labs" / "01-x" / "lab.toml") << R"(
+title = "A lab"
+protocol = "plain"
+[[check]]
+id = "listens"
+points = 100
+step = "Step 1: Listen"
+anchor = "step-1-listen"
+hints = ["FIRST nudge", "SECOND more", "THIRD nearly all"]
+)";
+    const std::string root = temp.path().string();
+    std::string first = output_of({"--kit", root, "hint", "01", "listens"}, kPassed);
+    CHECK(first.find("hint 1 of 3") != std::string::npos);
+    CHECK(first.find("FIRST nudge") != std::string::npos);
+    CHECK(first.find("SECOND more") == std::string::npos);
+    CHECK(first.find("\"Step 1: Listen\"") != std::string::npos);
+    CHECK(first.find("README.md#step-1-listen") != std::string::npos);
+    CHECK(first.find("labcheck hint 1 listens --level 2") != std::string::npos);
+
+    std::string second =
+        output_of({"--kit", root, "hint", "01", "listens", "--level", "2"}, kPassed);
+    CHECK(second.find("SECOND more") != std::string::npos);
+    CHECK(second.find("FIRST nudge") == std::string::npos);
+
+    std::string last = output_of({"--kit", root, "hint", "01", "listens", "--level", "3"}, kPassed);
+    CHECK(last.find("THIRD nearly all") != std::string::npos);
+    CHECK(last.find("--level 4") == std::string::npos);  // nothing beyond the last level
 }
