@@ -1,5 +1,7 @@
 # The front door of the kit. Students type:
 #   make check LAB=01            build, then check your lab 01 server
+#   make progress                where you stand, lab by lab
+#   make watch LAB=01            rebuild and recheck lab 01 on every save
 #   make test                    every test of the kit
 # Everything builds with CMake in build/; missing Debian packages are installed first.
 
@@ -10,11 +12,21 @@ ONLY    ?=
 ARGS    ?=
 LABCHECK = $(BUILD)/harness/labcheck
 
-.PHONY: all deps configure check check-solution test sanitize list hint clean help
+# The lab folder LAB names: 1, 01, 01-iterative-echo -> 01-iterative-echo (empty when
+# none: labcheck then says which labs there are).
+LAB_FOLDER = $(notdir $(firstword $(wildcard labs/$(LAB) labs/$(LAB)-* labs/0$(LAB)-*)))
+# The CMake target of that lab's server (labkit_add_servers_in in CMakeLists.txt), or of
+# its reference solution; empty when it has no server.cpp, so there is nothing to build.
+LAB_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard labs/$(LAB_FOLDER)/server.cpp),lab-$(LAB_FOLDER)))
+SOLUTION_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard solutions/$(LAB_FOLDER)/server.cpp),solution-$(LAB_FOLDER)))
+
+.PHONY: all deps configure harness check check-solution progress watch test sanitize list hint \
+        clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
+# $(1): the build folder; $(2): the targets to build (default: all of them).
 define build_quietly
-	@if cmake --build $(1) -j $(JOBS) >$(1)/build.log 2>&1; then \
+	@if cmake --build $(1) -j $(JOBS) $(if $(2),--target $(2)) >$(1)/build.log 2>&1; then \
 	  grep -A4 -E 'warning:' $(1)/build.log || true; \
 	else \
 	  grep -A6 -E 'error:|warning:' $(1)/build.log || cat $(1)/build.log; \
@@ -25,10 +37,17 @@ endef
 all: configure
 	$(call build_quietly,$(BUILD))
 
+# labcheck alone. Building it first also re-runs CMake's glob when a lab's server.cpp
+# has appeared since the last configure, so the lab's target exists for the next build.
+harness: configure
+	$(call build_quietly,$(BUILD),labcheck)
+
 help:
 	@echo "make                      build everything"
-	@echo "make check LAB=01         check your server of lab 01 (ONLY=echo,eof to run some checks)"
+	@echo "make check LAB=01         build and check your server of lab 01 (ONLY=echo,eof to run some checks)"
 	@echo "make check-solution LAB=01  check the reference solution of lab 01"
+	@echo "make progress             where you stand: every lab built and checked, one line each"
+	@echo "make watch LAB=01         rebuild and recheck lab 01 each time you save its server.cpp (ONLY=...)"
 	@echo "make hint LAB=01 CHECK=eof [LEVEL=2]  a hint, level by level"
 	@echo "make test                 run every test (unit, corpus, labs)"
 	@echo "make sanitize             build the harness with ASan+UBSan in build-sanitize and run its tests"
@@ -44,18 +63,37 @@ define need_lab
 	@if [ -z "$(LAB)" ]; then echo "make: say which lab, e.g. make $(1) LAB=01 (labs: $$(ls labs | grep '^[0-9]' | tr '\n' ' '))"; exit 2; fi
 endef
 
-check: all
+# Only labcheck and the one lab: a lab that does not compile yet cannot block another's check.
+check: harness
 	$(call need_lab,check)
+	$(if $(LAB_TARGET),$(call build_quietly,$(BUILD),$(LAB_TARGET)))
 	@$(LABCHECK) check $(LAB) $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
-check-solution: all
+check-solution: harness
 	$(call need_lab,check-solution)
+	$(if $(SOLUTION_TARGET),$(call build_quietly,$(BUILD),$(SOLUTION_TARGET)))
 	@$(LABCHECK) check $(LAB) --solution $(if $(ONLY),--only $(ONLY)) $(ARGS)
 
-list: all
+# Each lab is built on its own and a failure is only noted, so one lab that does not
+# compile cannot hide the others; labcheck progress then calls it "not built".
+progress: harness
+	@for source in labs/[0-9][0-9]-*/server.cpp; do \
+	  [ -f "$$source" ] || continue; \
+	  lab=$$(basename $$(dirname $$source)); \
+	  cmake --build $(BUILD) -j $(JOBS) --target lab-$$lab >$(BUILD)/build-lab-$$lab.log 2>&1 || \
+	    echo "make: $$lab does not compile (make check LAB=$${lab%%-*} shows why)"; \
+	done
+	@$(LABCHECK) progress $(ARGS)
+
+# labcheck builds the lab itself on every save, and shows the compiler's errors.
+watch: harness
+	$(call need_lab,watch)
+	@$(LABCHECK) watch $(LAB) $(if $(ONLY),--only $(ONLY)) $(ARGS)
+
+list: harness
 	@$(LABCHECK) list
 
-hint: all
+hint: harness
 	$(call need_lab,hint)
 	@$(LABCHECK) hint $(LAB) $(CHECK) $(if $(LEVEL),--level $(LEVEL))
 

@@ -1,21 +1,18 @@
 #include "cli.hpp"
 
-#include <unistd.h>
-
-#include <charconv>
-#include <cstdlib>
 #include <iostream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "check_command.hpp"
 #include "checks/check.hpp"
-#include "interrupts.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
+#include "progress.hpp"
 #include "report/report.hpp"
-#include "runner.hpp"
-#include "server_process.hpp"
+#include "terminal.hpp"
+#include "watch.hpp"
 
 namespace labcheck {
 namespace {
@@ -27,160 +24,8 @@ struct CommonOptions {
     std::optional<fs::path> kit;
 };
 
-struct CheckOptions {
-    std::string lab;
-    std::string server;
-    bool solution = false;
-    int port = 0;
-    std::string attach;
-    std::string only;
-    std::string format = "text";
-    std::string user = "nobody";
-    int max_procs = 128;
-    int timeout_s = 120;
-    std::string log_dir;
-    std::string colour = "auto";
-    std::vector<std::string> command;
-};
-
-LabSpec load_spec(const Kit& kit, const std::string& lab) {
-    return load_lab_spec(kit.resolve_lab(lab), check_ids());
-}
-
-std::vector<std::string> split_ids(const std::string& list, const LabSpec& spec) {
-    std::vector<std::string> ids;
-    std::string_view rest = list;
-    while (!rest.empty()) {
-        auto comma = rest.find(',');
-        std::string id(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-        if (id.empty()) continue;
-        if (!spec.find(id)) {
-            std::string known;
-            for (const auto& check : spec.checks) known += (known.empty() ? "" : ", ") + check.id;
-            throw UsageError(
-                fmt::format("lab {} has no check '{}': its checks are {}", spec.id, id, known));
-        }
-        ids.push_back(id);
-    }
-    return ids;
-}
-
-AttachTarget parse_attach(const std::string& text) {
-    auto colon = text.rfind(':');
-    AttachTarget target;
-    int port = 0;
-    if (colon != std::string::npos) {
-        auto digits = std::string_view(text).substr(colon + 1);
-        auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (error != std::errc() || end != digits.data() + digits.size()) port = 0;
-    }
-    if (colon == std::string::npos || port <= 0 || port > 65535)
-        throw UsageError(
-            fmt::format("--attach wants HOST:PORT, like 127.0.0.1:1205 (got '{}')", text));
-    target.host = text.substr(0, colon);
-    if (target.host.size() > 2 && target.host.front() == '[' && target.host.back() == ']')
-        target.host = target.host.substr(1, target.host.size() - 2);
-    target.port = static_cast<std::uint16_t>(port);
-    return target;
-}
-
-// The server command: `-- CMD ...`, --server PATH, or the lab's built server.
-std::vector<std::string> server_command(const CheckOptions& options, const Kit& kit,
-                                        const LabSpec& spec) {
-    if (!options.command.empty()) {
-        bool has_placeholder =
-            std::any_of(options.command.begin(), options.command.end(),
-                        [](const std::string& a) { return a.find("{port}") != std::string::npos; });
-        if (!has_placeholder && options.port == 0)
-            throw UsageError(
-                "the server command has no {port} placeholder: add one, or give --port N for a "
-                "server that always listens on port N");
-        std::vector<std::string> command = options.command;
-        if (command[0].find('/') == std::string::npos) {
-            // Search PATH here: the sandboxed child runs execv, which does not.
-            for (std::string_view path = std::getenv("PATH") ? std::getenv("PATH")
-                                                             : "/usr/bin:/bin";
-                 !path.empty();) {
-                auto colon = path.find(':');
-                fs::path candidate = fs::path(path.substr(0, colon)) / command[0];
-                if (access(candidate.c_str(), X_OK) == 0) {
-                    command[0] = candidate.string();
-                    break;
-                }
-                path =
-                    colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
-            }
-            if (command[0].find('/') == std::string::npos)
-                throw UsageError(fmt::format("cannot find the program '{}' in PATH", command[0]));
-        }
-        return command;
-    }
-    fs::path binary;
-    if (!options.server.empty()) {
-        binary = options.server;
-    } else {
-        fs::path source = kit.server_source(spec.folder, options.solution);
-        if (!fs::exists(source))
-            throw UsageError(
-                fmt::format("{} has no {} yet ({} is missing): nothing to check", spec.id,
-                            options.solution ? "reference solution" : "server", source.string()));
-        binary = kit.server_binary(spec.folder, options.solution);
-        if (!fs::exists(binary))
-            throw UsageError(
-                fmt::format("{} is not built: run `make` (or `make check LAB={:02}`) first",
-                            binary.string(), spec.number));
-    }
-    if (!fs::exists(binary))
-        throw UsageError(fmt::format(
-            "the server {} does not exist: build it first, or check the path", binary.string()));
-    if (access(binary.c_str(), X_OK) != 0)
-        throw UsageError(fmt::format("the server {} is not executable (chmod +x {})",
-                                     binary.string(), binary.string()));
-    return {fs::absolute(binary).string(), options.port ? std::to_string(options.port) : "{port}"};
-}
-
-bool use_colour(const std::string& choice) {
-    if (choice == "always") return true;
-    if (choice == "never") return false;
-    return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-}
-
 int run_check(const CheckOptions& options, const CommonOptions& common) {
-    Kit kit = Kit::locate(common.kit);
-    RunOptions run;
-    run.spec = load_spec(kit, options.lab);
-    run.only = split_ids(options.only, run.spec);
-    if (!options.attach.empty()) {
-        if (!options.command.empty() || !options.server.empty() || options.solution)
-            throw UsageError(
-                "--attach checks a server that is already running: drop --server/--solution/-- "
-                "CMD");
-        run.attach = parse_attach(options.attach);
-    } else {
-        run.command = server_command(options, kit, run.spec);
-        if (options.port) run.fixed_port = static_cast<std::uint16_t>(options.port);
-    }
-    run.policy.max_processes = options.max_procs;
-    if (geteuid() == 0) run.policy.run_as = resolve_user(options.user);
-    run.ceiling = std::chrono::seconds(options.timeout_s);
-
-    // The staging area is the server's working directory, and holds a copy of
-    // its binary when the unprivileged user cannot reach the original.
-    StagingArea staging;
-    run.policy.workdir = staging.path();
-    if (!run.command.empty()) {
-        for (const auto& argument : run.command)
-            run.server_label += (run.server_label.empty() ? "" : " ") + argument;
-        run.command = staging.stage(run.command, run.policy.run_as);
-        run.policy.limit_memory = !looks_sanitized(run.command[0]);
-    }
-    run.log_dir = options.log_dir.empty() ? staging.path() : fs::path(options.log_dir);
-    fs::create_directories(run.log_dir);
-
-    become_subreaper();
-    stop_servers_on_interrupt();
-    RunReport report = run_checks(run);
+    RunReport report = run_lab_checks(options, Kit::locate(common.kit));
     if (options.format == "json")
         std::cout << render_json(report) << '\n';
     else
@@ -227,6 +72,11 @@ int run_hint(const std::string& lab, const std::string& check_id, int level,
     return 0;
 }
 
+void add_colour_option(CLI::App* command, std::string& colour) {
+    command->add_option("--color", colour, "auto, always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -237,6 +87,12 @@ int run_cli(int argc, char** argv) {
     CommonOptions common;
     app.add_option("--kit", common.kit,
                    "the kit's folder (holds labs/); default: where labcheck was built from");
+    app.footer(
+        "Environment:\n"
+        "  LABCHECK_KIT    the kit's folder, as --kit\n"
+        "  LABCHECK_BUILD  the build folder that holds the built servers (labs/NN-name/server);\n"
+        "                  default: build/ in the --kit folder, else where labcheck was built\n"
+        "  NO_COLOR        set: no colour, even on a terminal");
 
     app.add_subcommand("list", "list the labs and their checks");
 
@@ -265,10 +121,38 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::Range(1, 3600));
     check_command->add_option("--log-dir", check.log_dir,
                               "keep the server's logs here (default: dropped)");
-    check_command->add_option("--color", check.colour, "auto, always or never")
-        ->check(CLI::IsMember({"auto", "always", "never"}));
+    add_colour_option(check_command, check.colour);
     check_command->add_option("command", check.command,
                               "after --: the server command; {port} becomes the port");
+
+    ProgressOptions progress;
+    auto* progress_command =
+        app.add_subcommand("progress", "where you stand: one line per lab, then what to do next");
+    progress_command->footer(
+        "Each lab is: no server.cpp yet; not started (its server.cpp is still the starter);\n"
+        "not built (its server is missing or older than server.cpp); passing or failing (its\n"
+        "checks, run as `labcheck check NN` runs them: checks expected to fail at that stage\n"
+        "do not count, and a skipped check is not a failure). The last line names the first\n"
+        "lab that does not pass. Exit status 0 whatever the labs' states; 2 when a lab cannot\n"
+        "be checked at all (a malformed lab.toml). Which kit, which build folder: --kit,\n"
+        "LABCHECK_KIT, LABCHECK_BUILD (labcheck --help).");
+    add_colour_option(progress_command, progress.colour);
+
+    WatchOptions watch;
+    auto* watch_command =
+        app.add_subcommand("watch", "rebuild and recheck a lab each time you save its server.cpp");
+    watch_command->footer(
+        "The first round starts at once; then each save of the lab's server.cpp starts one:\n"
+        "the build (its output shown only when it fails), then the lab's checks with the\n"
+        "report of `labcheck check`. Ctrl-C stops the build and every server; exit status 130.\n"
+        "Which kit, which build folder: --kit, LABCHECK_KIT, LABCHECK_BUILD (labcheck --help).");
+    watch_command->add_option("lab", watch.lab, "lab: 3, 03, 03-fork-per-client or a lab folder")
+        ->required();
+    watch_command->add_option("--only", watch.only, "run only these checks: ID,ID,...");
+    watch_command->add_option("--build-command", watch.build_command,
+                              "the build before each round's checks, run by /bin/sh in the kit's "
+                              "folder (default: cmake --build BUILD --target lab-NN-name)");
+    add_colour_option(watch_command, watch.colour);
 
     std::string hint_lab, hint_check;
     int hint_level = 1;
@@ -289,6 +173,9 @@ int run_cli(int argc, char** argv) {
     try {
         if (app.got_subcommand("list")) return run_list(common);
         if (app.got_subcommand("hint")) return run_hint(hint_lab, hint_check, hint_level, common);
+        if (app.got_subcommand("progress"))
+            return run_progress(Kit::locate(common.kit), progress, std::cout);
+        if (app.got_subcommand("watch")) run_watch(Kit::locate(common.kit), watch);
         return run_check(check, common);
     } catch (const std::exception& error) {  // UsageError, SpecError, a server that cannot start
         std::cerr << "labcheck: " << error.what() << '\n';

@@ -6,6 +6,11 @@
 //   title = "An iterative echo server"   # required: the lab's name as students see it
 //   protocol = "plain"                   # required: "plain" or "swapcase"
 //   text = "README.md"                   # optional: the lab text, relative to the folder
+//   starter_fingerprint = "fnv1a64:0123456789abcdef"   # optional: the FNV-1a 64 of the
+//                                        #   pristine starter server.cpp (labcheck progress
+//                                        #   calls a lab whose server.cpp matches "not
+//                                        #   started"; `ctest -R starter_fingerprint`
+//                                        #   prints the value to paste)
 //
 //   [[check]]                            # one table per check, in the order they run
 //   id = "listens"                       # required: a check id of DESIGN.md (checks/registry)
@@ -37,10 +42,13 @@
 
 #include <toml++/toml.h>
 
+#include "fingerprint.hpp"
+
 namespace labcheck {
 namespace {
 
-constexpr std::array<std::string_view, 4> kTopKeys = {"title", "protocol", "text", "check"};
+constexpr std::array<std::string_view, 5> kTopKeys = {"title", "protocol", "text",
+                                                      "starter_fingerprint", "check"};
 constexpr std::array<std::string_view, 6> kCheckKeys = {"id",   "points", "expected_to_fail",
                                                         "step", "anchor", "hints"};
 
@@ -181,6 +189,18 @@ class SpecReader {
         if (root.contains("text")) {
             spec.text =
                 required_string(root, "text", "the lab text's file, e.g. text = \"README.md\"");
+        }
+        if (root.contains("starter_fingerprint")) {
+            const std::string example =
+                "starter_fingerprint = \"fnv1a64:<16 hex digits>\" (`ctest -R starter_fingerprint` "
+                "prints the right value)";
+            std::string fingerprint = required_string(root, "starter_fingerprint", example);
+            if (!is_fingerprint(fingerprint)) {
+                fail(line_of(*root.get("starter_fingerprint")),
+                     "starter_fingerprint \"" + fingerprint +
+                         "\" must be \"fnv1a64:\" and 16 lowercase hex digits; write " + example);
+            }
+            spec.starter_fingerprint = std::move(fingerprint);
         }
 
         const toml::node* checks = root.get("check");

@@ -3,6 +3,7 @@
 // points, the ones shown but expected to fail at this stage, and the hints.
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,9 @@ struct LabSpec {
     std::filesystem::path folder;    // where lab.toml lives
     std::string text = "README.md";  // the lab text, relative to folder
     std::vector<CheckSpec> checks;   // in the order they run and are shown
+    // fingerprint.hpp's "fnv1a64:..." of the pristine starter server.cpp, when the lab
+    // has one: `labcheck progress` reports a lab whose server.cpp still matches as not started.
+    std::optional<std::string> starter_fingerprint;
 
     const CheckSpec* find(std::string_view check_id) const;
 };

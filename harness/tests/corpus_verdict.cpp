@@ -31,6 +31,7 @@
 #include "ports.hpp"
 #include "procfs/process_table.hpp"
 #include "procfs/tcp_table.hpp"
+#include "verdict_support.hpp"
 
 namespace fs = std::filesystem;
 
@@ -42,37 +43,6 @@ std::set<std::string> string_set(const toml::table& table, const char* key) {
         for (const auto& item : *array)
             if (auto text = item.value<std::string>()) result.insert(*text);
     return result;
-}
-
-// Processes running the server binary: from its own path, or from a copy that
-// labcheck staged for an unprivileged user (/tmp/labcheck-XXXXXX/NAME).
-std::vector<pid_t> leftovers(const fs::path& server) {
-    std::vector<pid_t> found;
-    for (const auto& process : labcheck::procfs::read_processes()) {
-        std::error_code error;
-        std::string exe =
-            fs::read_symlink(fmt::format("/proc/{}/exe", process.pid), error).string();
-        if (error) continue;
-        if (auto deleted = exe.find(" (deleted)"); deleted != std::string::npos)
-            exe.resize(deleted);
-        fs::path path(exe);
-        bool staged = path.filename() == server.filename() &&
-                      path.parent_path().filename().string().starts_with("labcheck-");
-        // A zombie has ended; init (or a subreaper) collects it soon after.
-        if ((path == server || staged) && !process.is_zombie()) found.push_back(process.pid);
-    }
-    return found;
-}
-
-// Runs the command, returns (exit status, stdout).
-std::pair<int, std::string> run(const std::string& command) {
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) throw std::runtime_error("popen failed");
-    char buffer[4096];
-    while (std::size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-    int status = pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
 }
 
 // A server started by hand, in its own process group; killed with its group.
@@ -109,32 +79,6 @@ class HandStartedServer {
     std::uint16_t port_;
 };
 
-// A copy of a binary in a private temporary folder, removed at the end.
-class PrivateCopy {
-  public:
-    PrivateCopy(const fs::path& original, const std::string& name) {
-        std::string pattern = (fs::temp_directory_path() / "corpus-verdict-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        folder_ = pattern;
-        path_ = folder_ / name;
-        fs::copy_file(original, path_);
-        fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read |
-                                   fs::perms::group_exec | fs::perms::others_read |
-                                   fs::perms::others_exec);
-    }
-    PrivateCopy(const PrivateCopy&) = delete;
-    PrivateCopy& operator=(const PrivateCopy&) = delete;
-    ~PrivateCopy() {
-        std::error_code ignored;
-        fs::remove_all(folder_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path folder_;
-    fs::path path_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,7 +94,7 @@ int main(int argc, char** argv) {
     // copies labcheck stages) never share a binary path, so the leftover search below
     // finds only this run's processes. Its folder is private too (0700), as a clone in
     // root's home would be: labcheck must stage it for the unprivileged user.
-    PrivateCopy copy(fs::absolute(argv[2]),
+    verdict::PrivateCopy copy(fs::absolute(argv[2]),
                      fmt::format("{}{}-{}", argv[4], argc == 6 ? argv[5] : "", getpid()));
     const fs::path& server = copy.path();
     const std::string name = argv[4];
@@ -196,7 +140,7 @@ int main(int argc, char** argv) {
         target = fmt::format("--port {} -- '{}' {}", port, server.string(), port);
     }
     auto [status, output] =
-        run(fmt::format("'{}' check 05 --format json {}", labcheck.string(), target));
+        verdict::run(fmt::format("'{}' check 05 --format json {}", labcheck.string(), target));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);
@@ -232,7 +176,7 @@ int main(int argc, char** argv) {
     // processes may take a moment to die.
     std::vector<pid_t> left;
     labcheck::poll_until(labcheck::Deadline::after(labcheck::Millis(attach ? 5000 : 0)),
-                         [&] { return (left = leftovers(server)).empty(); });
+                         [&] { return (left = verdict::leftovers(server)).empty(); });
     if (!left.empty()) {
         std::cout << fmt::format("XX {} process(es) of the server outlived labcheck, e.g. pid {}\n",
                                  left.size(), left.front());

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
 #include "checks/check.hpp"
+#include "fingerprint.hpp"
 #include "lab_spec.hpp"
 
 using namespace labcheck;
@@ -114,6 +116,26 @@ TEST_CASE("lab_spec: optional keys") {
     CHECK(spec.checks[1].points == 0);
     CHECK(spec.id.empty());  // not inside a lab folder
     CHECK(spec.number == 0);
+}
+
+TEST_CASE("lab_spec: starter_fingerprint is optional and must be fnv1a64:<16 hex digits>") {
+    CHECK_FALSE(parse_lab_spec(kValid, kOrigin, known).starter_fingerprint.has_value());
+
+    const std::string with_key = replace(kValid, "protocol = \"plain\"",
+                                         "protocol = \"plain\"\nstarter_fingerprint = "
+                                         "\"fnv1a64:cbf29ce484222325\"");
+    CHECK(parse_lab_spec(with_key, kOrigin, known).starter_fingerprint ==
+          "fnv1a64:cbf29ce484222325");
+
+    for (const char* bad :
+         {"\"cbf29ce484222325\"", "\"fnv1a64:CBF29CE484222325\"", "\"fnv1a64:1234\"", "42"}) {
+        CAPTURE(bad);
+        const std::string message =
+            error_of(replace(kValid, "protocol = \"plain\"",
+                             "protocol = \"plain\"\nstarter_fingerprint = " + std::string(bad)));
+        CHECK(message.rfind(kOrigin + ":3: starter_fingerprint ", 0) == 0);
+        CHECK(message.find("fnv1a64:<16 hex digits>") != std::string::npos);
+    }
 }
 
 TEST_CASE("lab_spec: TOML syntax errors give the line") {
@@ -319,4 +341,50 @@ TEST_CASE("lab_spec: the kit's labs are valid and grade 100 points each") {
         if (spec.number >= 1 && spec.number <= 5) CHECK(graded == graded_by_lab[spec.number]);
     }
     CHECK(seen >= 5);
+}
+
+namespace {
+
+// The kit's lab folders that have a lab.toml, with their specs.
+std::vector<LabSpec> kit_lab_specs() {
+    std::vector<LabSpec> specs;
+    const std::filesystem::path labs = std::filesystem::path(KIT_DIR) / "labs";
+    for (const auto& entry : std::filesystem::directory_iterator(labs))
+        if (entry.is_directory() && std::filesystem::exists(entry.path() / "lab.toml"))
+            specs.push_back(load_lab_spec(entry.path(), known));
+    std::sort(specs.begin(), specs.end(),
+              [](const LabSpec& a, const LabSpec& b) { return a.id < b.id; });
+    return specs;
+}
+
+}  // namespace
+
+// labcheck progress calls a lab "not started" while its server.cpp matches the
+// fingerprint: a starter edited without updating lab.toml would show every
+// student's untouched lab as started. A failure prints the line to paste.
+TEST_CASE("lab_spec: each starter_fingerprint matches its starter server.cpp") {
+    for (const LabSpec& spec : kit_lab_specs()) {
+        const std::filesystem::path starter = spec.folder / "server.cpp";
+        if (!spec.starter_fingerprint) continue;
+        CAPTURE(spec.id);
+        REQUIRE_MESSAGE(std::filesystem::exists(starter),
+                        spec.id << "/lab.toml has a starter_fingerprint but there is no "
+                                << starter.string() << ": remove the key, or add the starter");
+        const std::string actual = fingerprint_of_file(starter);
+        CHECK_MESSAGE(*spec.starter_fingerprint == actual,
+                      starter.string() << " changed: in " << (spec.folder / "lab.toml").string()
+                                       << " write\nstarter_fingerprint = \"" << actual << "\"");
+    }
+}
+
+TEST_CASE("lab_spec: every lab with a starter server.cpp has a starter_fingerprint") {
+    for (const LabSpec& spec : kit_lab_specs()) {
+        const std::filesystem::path starter = spec.folder / "server.cpp";
+        if (!std::filesystem::exists(starter)) continue;
+        CAPTURE(spec.id);
+        CHECK_MESSAGE(spec.starter_fingerprint.has_value(),
+                      (spec.folder / "lab.toml").string()
+                          << " has no starter_fingerprint: add, after protocol,\n"
+                          << "starter_fingerprint = \"" << fingerprint_of_file(starter) << "\"");
+    }
 }

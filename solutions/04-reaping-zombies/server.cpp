@@ -138,11 +138,11 @@ std::string describe(const sockaddr_in& peer) {
     std::exit(status);       // the kernel would close it too; closing first says we meant it
 }
 
-// Step 3: runs when a child has ended. The kernel raises SIGCHLD once per batch,
-// not once per child (Step 5): two children that exit close together, or while
-// this handler runs, give one signal. So collect every ended child, until
-// waitpid() says there is none left; WNOHANG makes it return 0 instead of
-// blocking while other children still run.
+// Step 3: runs when a child has ended. SIGCHLD is not counted (Step 5): while
+// one is pending, more children that exit add nothing, so one signal may stand
+// for several ended children. So collect every ended child, until waitpid()
+// says there is none left; WNOHANG makes it return 0 instead of blocking while
+// other children still run.
 void reap_children(int) {
     int saved_errno = errno;  // waitpid may change errno under main's feet
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -181,13 +181,17 @@ int main(int argc, char** argv) {
             }
             Fd connection(fd);
 
+            // From lab 03: fork() returns twice: 0 in the new child, the child's
+            // pid in the parent. Both now hold the listening socket and this connection.
             pid_t child = fork();
             if (child < 0) {
                 std::perror("fork");  // out of processes: this client gets EOF at once
                 continue;
             }
             if (child == 0) serve_in_child(listener, connection, peer);
-            // The parent's copy of the connection closes here (lab 03, Step 3).
+            // From lab 03: the parent's copy of the connection closes here, at the
+            // end of this iteration, so the client reads EOF when the child closes its
+            // copy. The child's exit now raises SIGCHLD, and reap_children() collects it.
         }
     } catch (const std::exception& error) {
         std::fprintf(stderr, "server: %s\n", error.what());

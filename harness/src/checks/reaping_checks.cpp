@@ -156,13 +156,18 @@ std::string zombie_burst(CheckContext& context) {
     });
     if (clean) return fmt::format("{} children exited at once; all were reaped", kClients);
     auto zombies = new_zombies(context, snapshot);
+    if (zombies.size() == static_cast<std::size_t>(kClients))
+        throw CheckFailure(fmt::format(
+            "{} clients left while the server was stopped. {} ms after the server continued, "
+            "none of the {} children has been reaped: {}\nNothing collects the children that "
+            "exit: install a SIGCHLD handler that calls waitpid(-1, &status, WNOHANG) in a loop "
+            "until it returns 0.",
+            kClients, kSettleBudget.count(), kClients, describe_processes(snapshot, zombies)));
     throw CheckFailure(fmt::format(
         "{} clients left at the same moment while the server was stopped, so their {} SIGCHLD "
-        "signals "
-        "merged into one. {} ms after the server continued, {} of the {} children are still "
-        "zombies: "
-        "{}\nSignals of one kind do not queue: one wait() per SIGCHLD reaps one child. Loop on "
-        "waitpid(-1, &status, WNOHANG) until it returns 0.",
+        "signals merged into one. {} ms after the server continued, {} of the {} children are "
+        "still zombies: {}\nSignals of one kind do not queue: one wait() per SIGCHLD reaps one "
+        "child. Loop on waitpid(-1, &status, WNOHANG) until it returns 0.",
         kClients, kClients, kSettleBudget.count(), zombies.size(), kClients,
         describe_processes(snapshot, zombies)));
 }

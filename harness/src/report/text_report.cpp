@@ -19,34 +19,14 @@
 #include <utility>
 #include <vector>
 
+#include "report/paint.hpp"
 #include "report/report.hpp"
 
 namespace labcheck {
 namespace {
 
-constexpr std::string_view kReset = "\x1b[0m";
-constexpr std::string_view kBold = "\x1b[1m";
-constexpr std::string_view kDim = "\x1b[2m";
-constexpr std::string_view kRed = "\x1b[31m";
-constexpr std::string_view kGreen = "\x1b[32m";
-constexpr std::string_view kYellow = "\x1b[33m";
-constexpr std::string_view kBoldRed = "\x1b[1;31m";
-
 constexpr std::size_t kStatusWidth = 7;  // "ERROR" and two spaces
 const std::string kIndent(kStatusWidth, ' ');
-
-class Painter {
-  public:
-    explicit Painter(TextStyle style) : style_(style) {}
-
-    std::string operator()(std::string_view code, std::string_view text) const {
-        if (!style_.colour || code.empty() || text.empty()) return std::string(text);
-        return std::string(code) + std::string(text) + std::string(kReset);
-    }
-
-  private:
-    TextStyle style_;
-};
 
 std::string pad(std::string text, std::size_t width) {
     if (text.size() < width) text.append(width - text.size(), ' ');
@@ -106,7 +86,7 @@ std::string id_list(const std::vector<std::string>& ids) {
 }  // namespace
 
 std::string render_text(const RunReport& report, TextStyle style) {
-    const Painter paint(style);
+    const Painter paint(style.colour);
     std::string out;
 
     // Header: what was checked, how, where.
