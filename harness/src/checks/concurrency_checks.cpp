@@ -13,7 +13,25 @@
 namespace labcheck {
 namespace {
 
+// What the listening process is doing while clients go unserved, when that
+// explains it: blocked in wait4/waitid, as a SIGCHLD handler that waits without
+// WNOHANG is, while another child still runs.
+std::string stuck_in_wait(const CheckContext& context) {
+    auto listener = context.view.snapshot().main_listener();
+    if (!listener) return "";
+    auto syscall = procfs::read_syscall(*listener);
+    if (!syscall || syscall->running || !procfs::is_wait_syscall(syscall->number)) return "";
+    return fmt::format(
+        "\nThe listening process (pid {}) is blocked in waitpid()/wait() while client A's child "
+        "still runs, so it cannot accept(). A SIGCHLD handler must not wait for children that "
+        "are still running: call waitpid(-1, &status, WNOHANG), which returns 0 instead of "
+        "blocking.",
+        *listener);
+}
+
 std::string concurrent(CheckContext& context) {
+    // Client A stays connected and idle for the whole check: its child is alive
+    // while B's exits and while the 32 arrive.
     auto idle = connect_and_echo(context, "client A", client_message(0));
     try {
         auto second = connect_and_echo(context, "client B", client_message(1));
@@ -23,18 +41,18 @@ std::string concurrent(CheckContext& context) {
             "Meanwhile {}\nThe server is still busy with client A: it serves one client at a time.",
             failure.what()));
     }
-    idle.abort();
-    let_children_finish(context);
+    let_children_finish(context);  // B's child exits: its SIGCHLD reaches the parent
 
     constexpr int kClients = 32;
-    auto deadline = Deadline::after(Millis(15000));
+    constexpr Millis kAllServedWithin{15000};
+    auto deadline = Deadline::after(kAllServedWithin);
     std::vector<Connection> clients;
     for (int i = 1; i <= kClients; ++i) {
         try {
             clients.push_back(Connection::open(context.host, context.port, deadline));
         } catch (const CheckFailure& failure) {
-            throw CheckFailure(
-                fmt::format("client {} of {} opened at once: {}", i, kClients, failure.what()));
+            throw CheckFailure(fmt::format("client {} of {} opened at once: {}{}", i, kClients,
+                                           failure.what(), stuck_in_wait(context)));
         }
     }
     for (int i = 0; i < kClients; ++i) clients[i].send_all(client_message(i), deadline);
@@ -43,13 +61,15 @@ std::string concurrent(CheckContext& context) {
         Received reply = clients[i].receive(expected.size(), deadline);
         if (reply.data != expected)
             throw CheckFailure(fmt::format(
-                "{} clients connected at once and each sent a line; client {} received {} "
-                "instead of {} — {}",
+                "client B came and went while client A stayed connected; then {} clients "
+                "connected at once and each sent a line; client {} received {} instead of {} — "
+                "{}{}",
                 kClients, i + 1, quote_bytes(reply.data), quote_bytes(expected),
-                reply.describe_end(deadline.remaining())));
+                reply.describe_end(kAllServedWithin), stuck_in_wait(context)));
     }
-    return fmt::format("an idle client did not block another; {} clients at once were all served",
-                       kClients);
+    idle.abort();
+    return fmt::format(
+        "an idle client did not block another; {} clients at once were all served", kClients);
 }
 
 // Fails at once when `client` is served by the listening process itself: then

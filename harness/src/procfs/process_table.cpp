@@ -1,5 +1,7 @@
 #include "procfs/process_table.hpp"
 
+#include <sys/syscall.h>
+
 #include <algorithm>
 #include <charconv>
 #include <string>
@@ -117,6 +119,8 @@ std::optional<SyscallState> parse_syscall(std::string_view text) {
     if (!number) return std::nullopt;
     return SyscallState{.running = false, .number = *number};
 }
+
+bool is_wait_syscall(long number) { return number == SYS_wait4 || number == SYS_waitid; }
 
 std::optional<SyscallState> read_syscall(pid_t pid, const std::filesystem::path& proc_root) {
     // Needs ptrace access to `pid`; without it open fails and we report nullopt.

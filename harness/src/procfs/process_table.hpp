@@ -46,6 +46,8 @@ struct SyscallState {
     long number = -1;
 };
 std::optional<SyscallState> parse_syscall(std::string_view text);
+// wait4 or waitid: what wait(), waitpid() and waitid() block in.
+bool is_wait_syscall(long number);
 std::optional<SyscallState> read_syscall(pid_t pid,
                                          const std::filesystem::path& proc_root = "/proc");
 
