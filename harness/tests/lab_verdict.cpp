@@ -7,10 +7,12 @@
 //   graded check that fails must send the student to a step of the lab text. When
 //   LAB_FOLDER/server.cpp is no longer the pristine starter (a student's work in
 //   progress), the test is skipped (exit 77): it says nothing about their code.
+//   With LABKIT_STRICT_STARTERS set (the kit's CI), that is a failure instead.
 // passes: SERVER (a reference solution) must pass every graded check of the lab,
 //   and labcheck must exit 0.
 // Either way, no process of the server may outlive labcheck.
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -47,6 +49,15 @@ int main(int argc, char** argv) {
         fs::path source = lab_folder / "server.cpp";
         if (spec.starter_fingerprint &&
             labcheck::fingerprint_of_file(source) != *spec.starter_fingerprint) {
+            // The kit's CI holds starters to their fingerprints: there a mismatch is a
+            // starter changed without its lab.toml, not a student's work.
+            if (std::getenv("LABKIT_STRICT_STARTERS")) {
+                std::cout << fmt::format(
+                    "XX {} differs from its lab.toml's starter_fingerprint: update the "
+                    "fingerprint (the lab_spec test prints it)\n",
+                    source.string());
+                return 1;
+            }
             std::cout << fmt::format(
                 "skipped: {} holds your own work, not the starter, so the starter's test "
                 "does not apply\n",

@@ -145,7 +145,8 @@ std::string eof(CheckContext& context) {
         throw CheckFailure(fmt::format(
             "sent {}, then EOF (shutdown SHUT_WR)\nthe echo came back, but then the server kept "
             "sending: {}{} more bytes, starting {}\n(a loop that does not stop when read() returns "
-            "0 — the article's `while (ch != EOF)` keeps writing its last byte)",
+            "0 — the article's `while (ch != EOF)` keeps sending its last byte, case-flipped again "
+            "on every pass if it is a letter)",
             quote_bytes(message), rest.end == Received::End::cap ? "at least " : "",
             all.size() - expected.size(),
             quote_bytes(std::string_view(all).substr(expected.size()), 16)));
