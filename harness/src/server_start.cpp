@@ -60,7 +60,13 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
     std::string text =
         fmt::format("no listening socket on port {} after {} ms", view.port(), timeout.count());
     auto elsewhere = listening_ports(view);
-    if (!elsewhere.empty())
+    const auto byte_swapped = static_cast<std::uint16_t>((view.port() >> 8) | (view.port() << 8));
+    if (std::find(elsewhere.begin(), elsewhere.end(), byte_swapped) != elsewhere.end())
+        text += fmt::format(
+            "; the server listens on port {} instead, which is {} with its two bytes swapped: "
+            "sin_port must be in network byte order, htons(port)",
+            byte_swapped, view.port());
+    else if (!elsewhere.empty())
         text += fmt::format("; the server listens on port {} instead: take the port from argv[1]",
                             elsewhere.front());
     else

@@ -82,3 +82,43 @@ TEST_CASE("server_start: a server that never listens is reported after the timeo
     started.process.reset();
     CHECK(procfs::descendant_pids(getpid()).empty());
 }
+
+namespace {
+
+std::uint16_t byte_swapped(std::uint16_t port) {
+    return static_cast<std::uint16_t>((port >> 8) | (port << 8));
+}
+
+// A correct server told to listen on `actual`, while labcheck waits on `expected`.
+std::string failure_when_listening_on(std::uint16_t actual, std::uint16_t expected) {
+    LaunchSpec spec = correct_server();
+    spec.argv = {CORRECT_SERVER, std::to_string(actual)};
+    StartedServer started = start_server(spec, expected, Millis(1500));
+    started.process.reset();
+    return started.failure;
+}
+
+}  // namespace
+
+TEST_CASE("server_start: a port with its bytes swapped is a forgotten htons, and says so") {
+    become_subreaper();
+    std::uint16_t actual = pick_free_port();
+    std::uint16_t expected = byte_swapped(actual);  // what htons-less code would bind
+    REQUIRE(expected != actual);
+    std::string failure = failure_when_listening_on(actual, expected);
+    CHECK(failure.find("listens on port " + std::to_string(actual) + " instead") !=
+          std::string::npos);
+    CHECK(failure.find("htons(port)") != std::string::npos);
+    CHECK(procfs::descendant_pids(getpid()).empty());
+}
+
+TEST_CASE("server_start: a server on some other port is told to take the port from argv[1]") {
+    become_subreaper();
+    std::uint16_t actual = pick_free_port();
+    std::uint16_t expected = static_cast<std::uint16_t>(actual + 1);
+    REQUIRE(byte_swapped(actual) != expected);
+    std::string failure = failure_when_listening_on(actual, expected);
+    CHECK(failure.find("take the port from argv[1]") != std::string::npos);
+    CHECK(failure.find("htons") == std::string::npos);
+    CHECK(procfs::descendant_pids(getpid()).empty());
+}

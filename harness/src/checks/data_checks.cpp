@@ -156,9 +156,9 @@ std::string eof(CheckContext& context) {
     if (rest.end != Received::End::eof)
         throw CheckFailure(fmt::format(
             "sent {}, then EOF (shutdown SHUT_WR); the echo came back, {}\n"
-            "expected the server to close its side once read() returned 0. (The client sees the "
-            "end only when every process holding the connection has closed it: after fork(), "
-            "the parent holds a copy too.)",
+            "expected the server to close its side once read() returned 0. (In a server that "
+            "forks, the client sees the end only when every process holding the connection has "
+            "closed it: the parent's copy too.)",
             quote_bytes(message), rest.describe_end(kReplyBudget)));
     if (server) expect_serving_process_settles(context, *server);
     return "the server closed its side after the client's EOF";
