@@ -64,7 +64,8 @@ Fd listen_on([[maybe_unused]] int port) {
 }
 
 // Step 4: write() may send fewer bytes than asked (a "short write"), for example
-// when the socket's send buffer is full. Keep writing until all are gone.
+// when a signal interrupts it after it has copied part of the buffer into the
+// kernel. Keep writing until all are gone.
 void write_all(int fd, std::span<const char> bytes) {
     // TODO(step 4): loop until every byte is written; this one write() may send only some.
     check(write(fd, bytes.data(), bytes.size()), "write");

@@ -80,7 +80,8 @@ Fd listen_on(int port) {
 }
 
 // From lab 01: write() may send fewer bytes than asked (a "short write"), for example
-// when the socket's send buffer is full. Keep writing until all are gone.
+// when a signal interrupts it after it has copied part of the buffer into the
+// kernel. Keep writing until all are gone.
 void write_all(int fd, std::span<const char> bytes) {
     while (!bytes.empty()) {
         ssize_t written = write(fd, bytes.data(), bytes.size());
