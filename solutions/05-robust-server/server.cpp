@@ -175,7 +175,9 @@ void set_handler(int signal_number, void (*handler)(int)) {
     struct sigaction action {};
     action.sa_handler = handler;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;  // lab 04: read() and write() in children carry on
+    // No SA_RESTART: these signals are only unblocked inside ppoll(), which
+    // fails with EINTR whatever the flag says, and the children reset both.
+    action.sa_flags = 0;
     check(sigaction(signal_number, &action, nullptr), "sigaction");
 }
 
@@ -219,7 +221,8 @@ int main(int argc, char** argv) {
         // queue) makes accept() fail with EAGAIN instead of blocking the loop.
         check(fcntl(listener.get(), F_SETFL, O_NONBLOCK), "fcntl(O_NONBLOCK)");
 
-        // Step 3: a write to a connection the peer has closed raises SIGPIPE, and
+        // Step 3: a write to a connection the peer has closed (after the first
+        // write that met its reset, which fails with ECONNRESET) raises SIGPIPE, and
         // SIGPIPE's default action ends the process. Ignored, it becomes EPIPE.
         signal(SIGPIPE, SIG_IGN);
 
