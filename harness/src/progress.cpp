@@ -6,13 +6,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "check_command.hpp"
 #include "checks/check.hpp"
 #include "fingerprint.hpp"
-#include "interrupts.hpp"
 #include "report/paint.hpp"
-#include "server_process.hpp"
 #include "terminal.hpp"
 
 namespace labcheck {
@@ -45,12 +44,6 @@ std::optional<State> state_before_checks(const Kit& kit, const LabSpec& spec) {
     return std::nullopt;
 }
 
-std::string join(const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
-    return out;
-}
-
 // The report as progress counts it: graded checks only (expected_to_fail ones are
 // shown in `check`, not counted here), and a skipped check is not a failure.
 void judge(const RunReport& report, Lab& lab) {
@@ -72,8 +65,8 @@ void judge(const RunReport& report, Lab& lab) {
                                  skipped ? fmt::format(", {} skipped", skipped) : "");
     } else {
         lab.state = State::failing;
-        lab.detail =
-            fmt::format("failing {} of {} graded checks: {}", failed.size(), graded, join(failed));
+        lab.detail = fmt::format("failing {} of {} graded checks: {}", failed.size(), graded,
+                                 fmt::join(failed, ", "));
     }
 }
 
@@ -161,9 +154,8 @@ std::string next_step(const std::vector<Lab>& labs, const Painter& paint) {
 }  // namespace
 
 int run_progress(const Kit& kit, const ProgressOptions& options, std::ostream& out) {
-    // Before any thread starts: every thread then inherits the blocked signals.
-    become_subreaper();
-    stop_servers_on_interrupt();
+    // run_lab_checks makes labcheck a subreaper that stops servers on Ctrl-C before it
+    // starts any server: nothing here needs that before the first lab's checks.
     const Painter paint(use_colour(options.colour));
     // Checks take a while: on a terminal, say which lab is being checked meanwhile.
     const bool show_checking = stdout_is_terminal();

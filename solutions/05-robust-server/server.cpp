@@ -192,13 +192,13 @@ void reap_children(std::set<pid_t>& children) {
 
 // From lab 03: the child's whole life. It never returns into main's loop.
 [[noreturn]] void serve_in_child(Fd& listener, Fd& connection, const std::string& client,
-                                 const sigset_t& child_mask) {
+                                 const sigset_t& old_mask) {
     listener.close_now();
     // The child inherited the parent's blocked signals and handlers (Step 4).
     // It wants the defaults: SIGTERM ends it, and nothing stays blocked.
     signal(SIGTERM, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+    sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     std::printf("[%d] serving %s\n", getpid(), client.c_str());
     std::fflush(stdout);
     int status = 0;
@@ -231,11 +231,11 @@ int main(int argc, char** argv) {
         // before the wait therefore cannot be missed: the signal stays pending
         // and interrupts ppoll() at once. (Checking a flag and then calling a
         // blocking accept() would leave a window where SIGTERM is lost.)
-        sigset_t blocked, normal;
+        sigset_t blocked, old_mask;
         sigemptyset(&blocked);
         sigaddset(&blocked, SIGTERM);
         sigaddset(&blocked, SIGCHLD);
-        check(sigprocmask(SIG_BLOCK, &blocked, &normal), "sigprocmask");
+        check(sigprocmask(SIG_BLOCK, &blocked, &old_mask), "sigprocmask");
         set_handler(SIGTERM, on_sigterm);
         set_handler(SIGCHLD, on_sigchld);
 
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
         std::set<pid_t> children;
         while (!stop_requested) {
             pollfd waiting{listener.get(), POLLIN, 0};
-            int ready = ppoll(&waiting, 1, nullptr, &normal);
+            int ready = ppoll(&waiting, 1, nullptr, &old_mask);
             if (ready < 0 && errno != EINTR) check(ready, "ppoll");
             if (child_exited) {
                 child_exited = 0;  // cleared before reaping, so no exit goes unseen
@@ -271,7 +271,7 @@ int main(int argc, char** argv) {
                 std::perror("fork");
                 continue;
             }
-            if (child == 0) serve_in_child(listener, connection, client, normal);
+            if (child == 0) serve_in_child(listener, connection, client, old_mask);
             children.insert(child);
         }
 
