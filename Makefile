@@ -21,7 +21,7 @@ LAB_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard labs/$(LAB_FOLDER)/server.cpp),l
 SOLUTION_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard solutions/$(LAB_FOLDER)/server.cpp),solution-$(LAB_FOLDER)))
 
 .PHONY: all deps configure harness check check-solution progress watch test sanitize list hint \
-        clean help
+        diagrams clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
 # $(1): the build folder; $(2): the targets to build (default: all of them).
@@ -49,7 +49,8 @@ help:
 	@echo "make progress             where you stand: every lab built and checked, one line each"
 	@echo "make watch LAB=01         rebuild and recheck lab 01 each time you save its server.cpp (ONLY=...)"
 	@echo "make hint LAB=01 CHECK=eof [LEVEL=2]  a hint, level by level"
-	@echo "make test                 run every test (unit, corpus, labs)"
+	@echo "make test                 run every test (unit, corpus, labs, diagrams)"
+	@echo "make diagrams             render diagrams/*.dot and *.msc to the SVGs beside them"
 	@echo "make sanitize             build the harness with ASan+UBSan in build-sanitize and run its tests"
 
 # The install script is idempotent and quick when nothing is missing.
@@ -104,6 +105,11 @@ sanitize: deps
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLABKIT_SANITIZE=ON >/dev/null
 	$(call build_quietly,build-sanitize)
 	@cd build-sanitize && ctest --output-on-failure -j $(JOBS)
+
+# The concept diagrams, in the look diagrams/look.toml defines. Commit the SVGs:
+# a test fails when one is older than its source.
+diagrams: deps
+	@bash diagrams/render.sh
 
 clean:
 	rm -rf $(BUILD) build-sanitize
