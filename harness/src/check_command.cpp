@@ -116,8 +116,9 @@ std::vector<std::string> split_ids(const std::string& list, const LabSpec& spec)
     return ids;
 }
 
-RunReport run_lab_checks(const CheckOptions& options, const Kit& kit) {
+RunReport run_lab_checks(const CheckOptions& options, const Kit& kit, TraceRecorder* trace) {
     RunOptions run;
+    run.trace = trace;
     run.spec = load_spec(kit, options.lab);
     run.only = split_ids(options.only, run.spec);
     if (!options.attach.empty()) {

@@ -27,6 +27,7 @@ struct CheckOptions {
     int timeout_s = 120;
     std::string log_dir;
     std::string colour = "auto";
+    std::string trace;  // --trace FILE.svg or FILE.msc: draw what the server did
     std::vector<std::string> command;
 };
 
@@ -36,9 +37,13 @@ LabSpec load_spec(const Kit& kit, const std::string& lab);
 // --only's "ID,ID,...": throws UsageError naming the lab's checks when one is not among them.
 std::vector<std::string> split_ids(const std::string& list, const LabSpec& spec);
 
-// Runs the checks, with labcheck a subreaper that kills every server on Ctrl-C.
-// Throws UsageError (options, a missing or unbuilt server), SpecError (lab.toml), or
-// std::runtime_error when the server cannot be staged or started at all.
-RunReport run_lab_checks(const CheckOptions& options, const Kit& kit);
+class TraceRecorder;
+
+// Runs the checks, with labcheck a subreaper that kills every server on Ctrl-C, and
+// tells `trace` (when given) what happens. Throws UsageError (options, a missing or
+// unbuilt server), SpecError (lab.toml), or std::runtime_error when the server
+// cannot be staged or started at all.
+RunReport run_lab_checks(const CheckOptions& options, const Kit& kit,
+                         TraceRecorder* trace = nullptr);
 
 }  // namespace labcheck

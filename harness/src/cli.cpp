@@ -12,6 +12,8 @@
 #include "progress.hpp"
 #include "report/report.hpp"
 #include "terminal.hpp"
+#include "trace/trace_file.hpp"
+#include "trace/trace_recorder.hpp"
 #include "watch.hpp"
 
 namespace labcheck {
@@ -25,12 +27,30 @@ struct CommonOptions {
 };
 
 int run_check(const CheckOptions& options, const CommonOptions& common) {
-    RunReport report = run_lab_checks(options, Kit::locate(common.kit));
+    Kit kit = Kit::locate(common.kit);
+    std::optional<TraceRecorder> trace;
+    if (!options.trace.empty()) {
+        check_trace_path(options.trace);
+        trace.emplace();
+    }
+    RunReport report = run_lab_checks(options, kit, trace ? &*trace : nullptr);
     if (options.format == "json")
         std::cout << render_json(report) << '\n';
     else
         std::cout << render_text(report, TextStyle{use_colour(options.colour)});
     std::cout.flush();
+    if (trace) {
+        // On stderr: stdout may be JSON that a script parses.
+        try {
+            write_trace(trace->trace(),
+                        fmt::format("labcheck check {}: {}", report.lab, report.server),
+                        options.trace, kit);
+            std::cerr << fmt::format("labcheck: the trace is drawn in {}\n", options.trace);
+        } catch (const std::runtime_error& error) {
+            std::cerr << fmt::format("labcheck: {}\n", error.what());
+            return 1;
+        }
+    }
     return report.no_graded_failures() ? 0 : 1;
 }
 
@@ -110,6 +130,9 @@ int run_cli(int argc, char** argv) {
     check_command->add_option("--attach", check.attach,
                               "check a server already running at HOST:PORT");
     check_command->add_option("--only", check.only, "run only these checks: ID,ID,...");
+    check_command->add_option("--trace", check.trace,
+                              "draw what the server did during the checks: FILE.svg, or "
+                              "FILE.msc for the chart's source");
     check_command->add_option("--format", check.format, "text or json")
         ->check(CLI::IsMember({"text", "json"}));
     check_command->add_option("--user", check.user,

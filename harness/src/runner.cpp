@@ -13,6 +13,7 @@
 #include "server_process.hpp"
 #include "server_start.hpp"
 #include "server_view.hpp"
+#include "trace/trace_recorder.hpp"
 
 namespace labcheck {
 namespace {
@@ -115,9 +116,11 @@ RunReport run_launched(const RunOptions& options) {
     std::string never_listened;
     return for_each_check(options, [&](const CheckSpec& spec, const CheckDefinition& definition,
                                        CheckResult& result, RunReport& report) {
+        TraceRecorder* trace = options.trace;
         if (!never_listened.empty()) {
             result.status = Status::skip;
             result.message = "not run: the server did not start listening (see listens)";
+            if (trace) trace->check_not_run(spec.id, "skip");
             return;
         }
         if (std::string failure = session.start(std::nullopt, spec.id); !failure.empty()) {
@@ -126,6 +129,7 @@ RunReport run_launched(const RunOptions& options) {
                 fmt::format("started `{}`: {}", session.server()->command_line(), failure);
             result.log_tail = session.server()->log_tail();
             if (spec.id == "listens" || report.checks.empty()) never_listened = failure;
+            if (trace) trace->check_not_run(spec.id, "the server did not start");
             session.stop();
             return;
         }
@@ -143,7 +147,9 @@ RunReport run_launched(const RunOptions& options) {
             if (std::string reason = session.start(port, spec.id + "-restarted"); !reason.empty())
                 throw CheckFailure(reason);
             context.baseline = session.baseline();
+            if (trace) trace->server_restarted(session.server()->pid());
         };
+        if (trace) trace->begin_check(spec.id, context.view, session.server()->pid());
         execute(definition, context, result);
 
         auto& server = *session.server();
@@ -155,6 +161,7 @@ RunReport run_launched(const RunOptions& options) {
                 "leaves?\n(what the check saw: {})",
                 *count, options.policy.max_processes, result.message);
         }
+        if (trace) trace->end_check(std::string(to_string(result.status)));
         if (result.status == Status::fail || result.status == Status::error) {
             // A crash explains a failure. An exit may come from the check's own clients
             // resetting their connections as it ends, and SIGPIPE likewise: not worth a word.
@@ -178,6 +185,7 @@ RunReport run_attached(const RunOptions& options) {
     const auto& target = *options.attach;
     bool local = target.host == "127.0.0.1" || target.host == "::1" || target.host == "localhost";
     std::optional<pid_t> root = local ? find_listening_process(target.port) : std::nullopt;
+    pid_t root_pid = root.value_or(-1);
     std::string host = target.host == "localhost" ? "127.0.0.1" : target.host;
     std::unique_ptr<ServerProcess> none;
     CheckContext context{options.spec.protocol,
@@ -191,7 +199,9 @@ RunReport run_attached(const RunOptions& options) {
     RunReport report = for_each_check(
         options,
         [&](const CheckSpec&, const CheckDefinition& definition, CheckResult& result, RunReport&) {
+            TraceRecorder* trace = options.trace;
             if (definition.needs_launch) {
+                if (trace) trace->check_not_run(std::string(definition.id), "skip");
                 result.status = Status::skip;
                 result.message =
                     "not possible with --attach: this check starts or stops the server itself";
@@ -207,7 +217,10 @@ RunReport run_attached(const RunOptions& options) {
                 // The server has lived through the checks before this one: judge this
                 // check against what it left, as a fresh server is judged against idle.
                 if (root) context.baseline = settle_baseline(context.view);
+                if (trace && root)
+                    trace->begin_check(std::string(definition.id), context.view, root_pid);
                 execute(definition, context, result);
+                if (trace) trace->end_check(std::string(to_string(result.status)));
             }
         });
     report.port = target.port;

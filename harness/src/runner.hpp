@@ -16,6 +16,8 @@
 
 namespace labcheck {
 
+class TraceRecorder;
+
 struct AttachTarget {
     std::string host;
     std::uint16_t port = 0;
@@ -32,6 +34,7 @@ struct RunOptions {
     std::filesystem::path log_dir;              // where server logs go
     std::chrono::milliseconds ceiling{120000};  // the whole run
     std::chrono::milliseconds start_timeout{5000};
+    TraceRecorder* trace = nullptr;  // --trace: told when each check begins and ends
 };
 
 RunReport run_checks(const RunOptions& options);

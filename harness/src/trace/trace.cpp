@@ -1,0 +1,175 @@
+#include "trace/trace.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace labcheck {
+
+using procfs::TcpState;
+
+TraceEvent& TraceBuilder::add(TraceEvent::Kind kind, Clock::time_point at) {
+    TraceEvent event;
+    event.kind = kind;
+    event.at = std::chrono::duration_cast<Millis>(at - origin_);
+    trace_.events.push_back(std::move(event));
+    return trace_.events.back();
+}
+
+void TraceBuilder::forget_processes(const Snapshot& now) {
+    processes_.clear();
+    for (const auto& process : now.processes)
+        processes_[process.pid] = ProcessState{process.ppid, process.is_zombie(), Millis(0), false};
+}
+
+void TraceBuilder::begin_check(const std::string& id, pid_t root, std::uint16_t port,
+                               const Snapshot& now, Clock::time_point at) {
+    add(TraceEvent::Kind::check, at).detail = id;
+    auto& server = add(TraceEvent::Kind::server, at);
+    server.pid = root;
+    server.detail = std::to_string(port);
+    root_ = root;
+    connections_.clear();
+    forget_processes(now);
+}
+
+void TraceBuilder::server_restarted(pid_t root, const Snapshot& now, Clock::time_point at) {
+    auto& server = add(TraceEvent::Kind::server, at);
+    server.pid = root;
+    server.detail = "restarted";
+    root_ = root;
+    forget_processes(now);
+}
+
+void TraceBuilder::check_not_run(const std::string& id, const std::string& outcome,
+                                 Clock::time_point at) {
+    add(TraceEvent::Kind::check, at).detail = id;
+    add(TraceEvent::Kind::outcome, at).detail = outcome;
+}
+
+void TraceBuilder::end_check(const std::string& outcome, const Snapshot& now,
+                             Clock::time_point at) {
+    if (!in_check()) return;
+    observe(now, at);
+    auto ended = std::chrono::duration_cast<Millis>(at - origin_);
+    for (const auto& [pid, state] : processes_) {
+        if (pid == root_) continue;
+        auto& leftover = add(TraceEvent::Kind::leftover, at);
+        leftover.pid = pid;
+        leftover.parent = state.parent;
+        leftover.detail = state.zombie ? "zombie" : "running";
+        if (state.zombie) leftover.lived = ended - state.zombie_since;
+    }
+    add(TraceEvent::Kind::outcome, at).detail = outcome;
+    root_ = 0;
+    processes_.clear();
+    connections_.clear();
+}
+
+void TraceBuilder::observe(const Snapshot& now, Clock::time_point at) {
+    if (!in_check()) return;
+    auto since_origin = std::chrono::duration_cast<Millis>(at - origin_);
+
+    for (const auto& process : now.processes) {
+        auto known = processes_.find(process.pid);
+        if (known == processes_.end()) {
+            auto& fork = add(TraceEvent::Kind::fork, at);
+            fork.pid = process.pid;
+            fork.parent = process.ppid;
+            known =
+                processes_.emplace(process.pid, ProcessState{process.ppid, false, {}, true}).first;
+        } else if (known->second.parent != process.ppid) {
+            // Its parent exited: the kernel handed it to the nearest subreaper or init.
+            auto& adopt = add(TraceEvent::Kind::adopt, at);
+            adopt.pid = process.pid;
+            adopt.parent = process.ppid;
+            adopt.detail = process.ppid == getpid() ? "labcheck (the subreaper)"
+                           : process.ppid == 1      ? "init"
+                                                    : "";
+            known->second.parent = process.ppid;
+        }
+        if (process.is_zombie() && !known->second.zombie) {
+            auto& exit = add(TraceEvent::Kind::exit, at);
+            exit.pid = process.pid;
+            exit.parent = process.ppid;
+            known->second.zombie = true;
+            known->second.zombie_since = since_origin;
+        }
+    }
+    for (auto it = processes_.begin(); it != processes_.end();) {
+        if (now.find(it->first)) {
+            ++it;
+            continue;
+        }
+        auto& reap = add(TraceEvent::Kind::reap, at);
+        reap.pid = it->first;
+        reap.parent = it->second.parent;
+        if (it->second.zombie) reap.lived = since_origin - it->second.zombie_since;
+        it = processes_.erase(it);
+    }
+
+    for (auto& [client_port, connection] : connections_) {
+        auto side = now.server_side_of(client_port);
+        if (!side) continue;
+        if (!connection.served && side->inode != 0) {
+            auto holders = now.holders(side->inode);
+            if (!holders.empty()) {
+                // A forked child holds its client's socket after the parent closed its
+                // copy; the youngest holder is the one serving.
+                auto& served = add(TraceEvent::Kind::served, at);
+                served.connection = connection.number;
+                served.pid = holders.back();
+                for (pid_t holder : holders)
+                    if (holder != root_) served.pid = holder;
+                connection.served = true;
+            }
+        }
+        bool changed = connection.state ? *connection.state != side->state
+                                        : side->state != TcpState::established;
+        if (changed && side->state != TcpState::syn_recv && side->state != TcpState::new_syn_recv) {
+            auto& state = add(TraceEvent::Kind::state, at);
+            state.connection = connection.number;
+            state.detail = std::string(to_string(side->state));
+        }
+        connection.state = side->state;
+    }
+}
+
+bool TraceBuilder::settled() const {
+    return std::none_of(processes_.begin(), processes_.end(), [](const auto& entry) {
+        return entry.second.zombie || entry.second.forked_in_check;
+    });
+}
+
+TraceBuilder::ConnectionState* TraceBuilder::find_connection(std::uint16_t client_port) {
+    auto it = connections_.find(client_port);
+    return it == connections_.end() ? nullptr : &it->second;
+}
+
+void TraceBuilder::connection_opened(std::uint16_t client_port, Clock::time_point at) {
+    if (!in_check()) return;
+    ConnectionState connection;
+    connection.number = next_connection_++;
+    auto& event = add(TraceEvent::Kind::connect, at);
+    event.connection = connection.number;
+    event.detail = std::to_string(client_port);
+    connections_[client_port] = connection;
+}
+
+bool TraceBuilder::wants_look(std::uint16_t client_port) const {
+    auto it = connections_.find(client_port);
+    return in_check() && it != connections_.end() && !it->second.served;
+}
+
+void TraceBuilder::connection_half_closed(std::uint16_t client_port, Clock::time_point at) {
+    if (auto* connection = find_connection(client_port))
+        add(TraceEvent::Kind::half_close, at).connection = connection->number;
+}
+
+void TraceBuilder::connection_closed(std::uint16_t client_port, bool reset, Clock::time_point at) {
+    if (auto* connection = find_connection(client_port))
+        add(reset ? TraceEvent::Kind::reset : TraceEvent::Kind::close, at).connection =
+            connection->number;
+}
+
+}  // namespace labcheck

@@ -1,0 +1,299 @@
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "labcheck_process.hpp"
+#include "temp_dir.hpp"
+#include "trace/trace.hpp"
+#include "trace/trace_chart.hpp"
+
+using namespace labcheck;
+using namespace std::chrono_literals;
+using Kind = TraceEvent::Kind;
+using procfs::TcpState;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint16_t kServerPort = 1205;
+constexpr std::uint16_t kClientPort = 50000;
+const Clock::time_point t0 = Clock::now();
+
+procfs::ProcessInfo process(pid_t pid, pid_t ppid, char state = 'S') {
+    procfs::ProcessInfo info;
+    info.pid = pid;
+    info.ppid = ppid;
+    info.state = state;
+    return info;
+}
+
+// The server's side of the client's connection, as /proc/net/tcp shows it.
+procfs::TcpSocket server_side(TcpState state, ino_t inode) {
+    procfs::TcpSocket socket;
+    socket.local = {"127.0.0.1", kServerPort};
+    socket.remote = {"127.0.0.1", kClientPort};
+    socket.state = state;
+    socket.inode = inode;
+    return socket;
+}
+
+std::vector<Kind> kinds(const Trace& trace) {
+    std::vector<Kind> result;
+    for (const auto& event : trace.events) result.push_back(event.kind);
+    return result;
+}
+
+const TraceEvent& only(const Trace& trace, Kind kind) {
+    auto count = std::count_if(trace.events.begin(), trace.events.end(),
+                               [&](const TraceEvent& event) { return event.kind == kind; });
+    REQUIRE(count == 1);
+    return *std::find_if(trace.events.begin(), trace.events.end(),
+                         [&](const TraceEvent& event) { return event.kind == kind; });
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE_MESSAGE(in, "cannot open " << path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every match of `pattern`'s first group in `text`.
+std::vector<std::string> matches(const std::string& text, const std::string& pattern) {
+    std::vector<std::string> found;
+    std::regex expression(pattern);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), expression);
+         it != std::sregex_iterator(); ++it)
+        found.push_back((*it)[1].str());
+    return found;
+}
+
+// A child's whole life, as the sampler would see it: forked and serving, its client
+// gone and its side in CLOSE_WAIT, a zombie, then reaped 12 ms later.
+Trace one_child_reaped() {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("echo", 100, kServerPort, idle, t0);
+    builder.connection_opened(kClientPort, t0 + 1ms);
+
+    Snapshot serving = idle;
+    serving.processes.push_back(process(101, 100));
+    serving.sockets[101] = {7};
+    serving.tcp = {server_side(TcpState::established, 7)};
+    builder.observe(serving, t0 + 2ms);
+    builder.connection_closed(kClientPort, false, t0 + 3ms);
+
+    Snapshot exited = idle;
+    exited.processes.push_back(process(101, 100, 'Z'));
+    exited.tcp = {server_side(TcpState::close_wait, 7)};
+    builder.observe(exited, t0 + 4ms);
+    CHECK_FALSE(builder.settled());
+    builder.observe(idle, t0 + 16ms);
+    CHECK(builder.settled());
+    builder.end_check("pass", idle, t0 + 20ms);
+    return builder.trace();
+}
+
+}  // namespace
+
+TEST_CASE("trace: a child's life is seen from fork to reap, with its client and its socket") {
+    Trace trace = one_child_reaped();
+    CHECK(kinds(trace) == std::vector<Kind>{Kind::check, Kind::server, Kind::connect, Kind::fork,
+                                            Kind::served, Kind::close, Kind::exit, Kind::state,
+                                            Kind::reap, Kind::outcome});
+    CHECK(only(trace, Kind::fork).pid == 101);
+    CHECK(only(trace, Kind::fork).parent == 100);
+    CHECK(only(trace, Kind::served).pid == 101);
+    CHECK(only(trace, Kind::served).connection == only(trace, Kind::connect).connection);
+    CHECK(only(trace, Kind::state).detail == "CLOSE_WAIT");
+    REQUIRE(only(trace, Kind::reap).lived.has_value());
+    CHECK(*only(trace, Kind::reap).lived == 12ms);
+}
+
+TEST_CASE("trace: a zombie still there when the check ends is a leftover, with its age") {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("no-zombies", 100, kServerPort, idle, t0);
+    Snapshot zombie = idle;
+    zombie.processes.push_back(process(101, 100, 'Z'));
+    builder.observe(zombie, t0 + 5ms);
+    CHECK_FALSE(builder.settled());
+    builder.end_check("fail", zombie, t0 + 305ms);
+
+    const auto& leftover = only(builder.trace(), Kind::leftover);
+    CHECK(leftover.pid == 101);
+    CHECK(leftover.detail == "zombie");
+    CHECK(leftover.lived == std::optional<Millis>(300ms));
+    CHECK(only(builder.trace(), Kind::outcome).detail == "fail");
+}
+
+TEST_CASE("trace: the child serves a connection even while its parent still holds the socket") {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("fd-hygiene", 100, kServerPort, idle, t0);
+    builder.connection_opened(kClientPort, t0);
+    CHECK(builder.wants_look(kClientPort));
+    Snapshot both = idle;
+    both.processes.push_back(process(101, 100));
+    both.sockets[100] = {7};
+    both.sockets[101] = {7};
+    both.tcp = {server_side(TcpState::established, 7)};
+    builder.observe(both, t0 + 1ms);
+    CHECK(only(builder.trace(), Kind::served).pid == 101);
+    CHECK_FALSE(builder.wants_look(kClientPort));
+}
+
+TEST_CASE("trace: an iterative server serves its client itself, and nothing is forked") {
+    TraceBuilder builder(t0);
+    Snapshot serving;
+    serving.processes = {process(100, 1)};
+    serving.sockets[100] = {7};
+    serving.tcp = {server_side(TcpState::established, 7)};
+    builder.begin_check("echo", 100, kServerPort, serving, t0);
+    builder.connection_opened(kClientPort, t0);
+    builder.observe(serving, t0 + 1ms);
+    CHECK(only(builder.trace(), Kind::served).pid == 100);
+    auto all = kinds(builder.trace());
+    CHECK(std::count(all.begin(), all.end(), Kind::fork) == 0);
+}
+
+TEST_CASE("trace: a process whose parent died is seen handed to another") {
+    TraceBuilder builder(t0);
+    Snapshot before;
+    before.processes = {process(100, 1), process(101, 100), process(102, 101)};
+    builder.begin_check("no-zombies", 100, kServerPort, before, t0);
+    Snapshot after;
+    after.processes = {process(100, 1), process(102, 1)};
+    builder.observe(after, t0 + 4ms);
+    CHECK(only(builder.trace(), Kind::adopt).pid == 102);
+    CHECK(only(builder.trace(), Kind::adopt).detail == "init");
+    CHECK(only(builder.trace(), Kind::reap).pid == 101);
+}
+
+TEST_CASE("trace: nothing is recorded outside a check") {
+    TraceBuilder builder(t0);
+    Snapshot busy;
+    busy.processes = {process(100, 1), process(101, 100, 'Z')};
+    builder.connection_opened(kClientPort, t0);
+    builder.observe(busy, t0);
+    CHECK(builder.trace().events.empty());
+    CHECK_FALSE(builder.wants_look(kClientPort));
+}
+
+TEST_CASE("trace chart: each event is a row in the look's colours, and each check is tallied") {
+    std::string chart = trace_chart(one_child_reaped(), "lab \"04\"");
+    CHECK(chart.find("msc {") != std::string::npos);
+    CHECK(chart.find("lab \\\"04\\\"") != std::string::npos);  // quotes escaped for mscgen
+    CHECK(chart.find("fork(): 101") != std::string::npos);
+    CHECK(chart.find("#1 served by 101") != std::string::npos);
+    CHECK(chart.find("101 exited: a zombie (zombies now: 1)") != std::string::npos);
+    CHECK(chart.find("#1 server side: CLOSE_WAIT") != std::string::npos);
+    CHECK(chart.find("101 reaped after 12 ms as a zombie") != std::string::npos);
+    CHECK(chart.find("echo: pass · 1 forked, 1 reaped, 0 left as zombies, 0 left running") !=
+          std::string::npos);
+
+    // Every colour it names is one look.toml defines, so render.sh can put it in.
+    std::string look = read_text(fs::path(KIT_DIR) / "diagrams" / "look.toml");
+    auto names = matches(chart, "@([a-z_]+)@");
+    REQUIRE_FALSE(names.empty());
+    for (const auto& name : std::set<std::string>(names.begin(), names.end()))
+        CHECK_MESSAGE(look.find("\n" + name + " = ") != std::string::npos,
+                      "look.toml has no " << name);
+}
+
+namespace {
+
+// labcheck check 04 --only zombie-burst --trace FILE against `server`: its exit status.
+int traced_run(const std::string& server, const fs::path& trace) {
+    LabcheckProcess labcheck({"check", "04", "--server", server, "--only", "zombie-burst",
+                              "--trace", trace.string(), "--color", "never"},
+                             {});
+    auto status = labcheck.wait_exit(Deadline::after(60s));
+    REQUIRE_MESSAGE(status.has_value(), labcheck.output());
+    INFO(labcheck.output());
+    REQUIRE(WIFEXITED(*status));
+    CHECK(labcheck.output().find("labcheck: the trace is drawn in " + trace.string()) !=
+          std::string::npos);
+    return WEXITSTATUS(*status);
+}
+
+}  // namespace
+
+TEST_CASE("trace: a correct lab-04 server is drawn with a child per connection, all reaped") {
+    TempDir scratch;
+    fs::path trace = scratch.path() / "solution-04.msc";
+    CHECK(traced_run(SOLUTION_04_SERVER, trace) == 0);
+    std::string chart = read_text(trace);
+    INFO(chart);
+
+    // zombie-burst holds 8 clients open, then ends them together.
+    auto forked = matches(chart, "fork\\(\\): (\\d+)");
+    auto served = matches(chart, "#\\d+ served by (\\d+)");
+    auto reaped = matches(chart, "\"(\\d+) (?:reaped after|exited and was reaped)");
+    CHECK(forked.size() == 8);
+    CHECK(std::set<std::string>(served.begin(), served.end()).size() == 8);  // each its own
+    CHECK(std::set<std::string>(served.begin(), served.end()) ==
+          std::set<std::string>(forked.begin(), forked.end()));
+    CHECK(std::set<std::string>(reaped.begin(), reaped.end()) ==
+          std::set<std::string>(forked.begin(), forked.end()));
+    CHECK(chart.find("still a zombie") == std::string::npos);
+    CHECK(chart.find("zombie-burst: pass · 8 forked, 8 reaped, 0 left as zombies") !=
+          std::string::npos);
+    CHECK(chart.find('@') == std::string::npos);  // the look's values are in
+}
+
+TEST_CASE("trace: a server that never reaps is drawn with its zombies piling up") {
+    TempDir scratch;
+    fs::path trace = scratch.path() / "no-reaping.msc";
+    CHECK(traced_run(NO_REAPING_SERVER, trace) == 1);
+    std::string chart = read_text(trace);
+    INFO(chart);
+    auto forked = matches(chart, "fork\\(\\): (\\d+)");
+    auto piling = matches(chart, "exited: a zombie \\(zombies now: (\\d+)\\)");
+    auto left = matches(chart, "\"(\\d+) still a zombie");
+    CHECK(forked.size() == 8);
+    REQUIRE(piling.size() == 8);
+    for (std::size_t i = 0; i < piling.size(); ++i) CHECK(piling[i] == std::to_string(i + 1));
+    CHECK(std::set<std::string>(left.begin(), left.end()) ==
+          std::set<std::string>(forked.begin(), forked.end()));
+    CHECK(chart.find("zombie-burst: fail · 8 forked, 0 reaped, 8 left as zombies") !=
+          std::string::npos);
+}
+
+TEST_CASE("trace: FILE.svg is rendered in the kit's look, stamped by render.sh") {
+    TempDir scratch;
+    fs::path trace = scratch.path() / "solution-04.svg";
+    CHECK(traced_run(SOLUTION_04_SERVER, trace) == 0);
+    std::string svg = read_text(trace);
+    CHECK(svg.find("<svg") != std::string::npos);
+    CHECK(svg.find("fork(): ") != std::string::npos);
+    CHECK(svg.find("#1A7F37") != std::string::npos);  // look.toml's child, as mscgen writes it
+    CHECK(svg.find("<!-- rendered by diagrams/render.sh") != std::string::npos);
+    CHECK_FALSE(fs::exists(scratch.path() / "solution-04.svg.labcheck-source.msc"));
+}
+
+TEST_CASE("trace: a --trace file that is not .svg or .msc is refused before any check runs") {
+    TempDir scratch;
+    for (std::string name : {"trace.png", "missing-folder/trace.svg"}) {
+        LabcheckProcess labcheck({"check", "04", "--server", CORRECT_SERVER, "--trace",
+                                  (scratch.path() / name).string()},
+                                 {});
+        auto status = labcheck.wait_exit(Deadline::after(20s));
+        REQUIRE(status.has_value());
+        INFO(labcheck.output());
+        CHECK(WEXITSTATUS(*status) == 2);
+        CHECK(labcheck.output().find("--trace") != std::string::npos);
+        CHECK(labcheck.output().find("PASS") == std::string::npos);  // no check ran
+    }
+}
