@@ -297,3 +297,27 @@ TEST_CASE("trace: a --trace file that is not .svg or .msc is refused before any 
         CHECK(labcheck.output().find("PASS") == std::string::npos);  // no check ran
     }
 }
+
+TEST_CASE("trace chart: a socket the parent still holds after its child left is called out") {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("eof", 100, kServerPort, idle, t0);
+    builder.connection_opened(kClientPort, t0);
+    Snapshot serving = idle;
+    serving.processes.push_back(process(101, 100));
+    serving.sockets[100] = {7};  // the parent forgot close(connfd)
+    serving.sockets[101] = {7};
+    serving.tcp = {server_side(TcpState::established, 7)};
+    builder.observe(serving, t0 + 1ms);
+    builder.connection_half_closed(kClientPort, t0 + 2ms);
+    Snapshot child_gone = idle;
+    child_gone.sockets[100] = {7};
+    child_gone.tcp = {server_side(TcpState::close_wait, 7)};
+    builder.observe(child_gone, t0 + 3ms);
+    CHECK(only(builder.trace(), Kind::state).pid == 100);
+
+    std::string chart = trace_chart(builder.trace(), "eof");
+    CHECK(chart.find("#1 server side: CLOSE_WAIT, still held open by the server 100") !=
+          std::string::npos);
+}

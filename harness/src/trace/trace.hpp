@@ -29,7 +29,8 @@ struct TraceEvent {
         server,      // the server process `pid` listens on port `detail`
         connect,     // the checks' client opened connection #`connection` from port `detail`
         served,      // connection #`connection` is held open by `pid` (detail: other holders)
-        state,       // the server's side of #`connection` entered TCP state `detail`
+        state,       // the server's side of #`connection` entered TCP state `detail`;
+                     // `pid` holds it open (the server's first process if it does), or 0
         half_close,  // the client shut down its sending side (FIN), still reading
         close,       // the client closed #`connection` with a FIN
         reset,       // the client aborted #`connection` with an RST

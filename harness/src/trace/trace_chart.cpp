@@ -135,9 +135,18 @@ class Chart {
                 break;
             case Kind::state: {
                 auto where = side_of(event.connection);
-                box(where, where, "rbox",
-                    fmt::format("#{} server side: {}", event.connection, event.detail),
-                    {"server", "ink", "server_fill"});
+                auto served = served_by_.find(event.connection);
+                bool parent_keeps_it =
+                    event.pid == root_ && served != served_by_.end() && served->second != root_;
+                if (parent_keeps_it)
+                    box("s", "s", "rbox",
+                        fmt::format("#{} server side: {}, still held open by the server {}",
+                                    event.connection, event.detail, event.pid),
+                        {"wrong", "wrong", "wrong_fill"});
+                else
+                    box(where, where, "rbox",
+                        fmt::format("#{} server side: {}", event.connection, event.detail),
+                        {"server", "ink", "server_fill"});
                 break;
             }
             case Kind::half_close:
