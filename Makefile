@@ -21,7 +21,7 @@ LAB_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard labs/$(LAB_FOLDER)/server.cpp),l
 SOLUTION_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard solutions/$(LAB_FOLDER)/server.cpp),solution-$(LAB_FOLDER)))
 
 .PHONY: all deps configure harness check check-solution progress watch test sanitize list hint \
-        diagrams clean help
+        diagrams traces clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
 # $(1): the build folder; $(2): the targets to build (default: all of them).
@@ -51,6 +51,7 @@ help:
 	@echo "make hint LAB=01 CHECK=eof [LEVEL=2]  a hint, level by level"
 	@echo "make test                 run every test (unit, corpus, labs, diagrams)"
 	@echo "make diagrams             render diagrams/*.dot and *.msc to the SVGs beside them"
+	@echo "make traces               draw the example traces in diagrams/traces (labcheck --trace)"
 	@echo "make sanitize             build the harness with ASan+UBSan in build-sanitize and run its tests"
 
 # The install script is idempotent and quick when nothing is missing.
@@ -110,6 +111,18 @@ sanitize: deps
 # a test fails when one is older than its source.
 diagrams: deps
 	@bash diagrams/render.sh
+
+# The example traces the README shows, drawn by labcheck from the kit's own servers: a
+# correct lab-04 solution and two broken servers of the corpus. (labcheck exits 1 on the
+# broken ones, as it should: only a missing picture stops make.)
+TRACES = diagrams/traces
+traces: all
+	@mkdir -p $(TRACES)
+	@$(LABCHECK) check 04 --solution --only zombie-burst --trace $(TRACES)/solution-04-zombie-burst.svg >/dev/null
+	@$(LABCHECK) check 04 --server $(BUILD)/harness/corpus/no-reaping --only zombie-burst \
+	  --trace $(TRACES)/no-reaping-zombie-burst.svg >/dev/null || test -s $(TRACES)/no-reaping-zombie-burst.svg
+	@$(LABCHECK) check 03 --server $(BUILD)/harness/corpus/parent-keeps-fd --only eof \
+	  --trace $(TRACES)/parent-keeps-fd-eof.svg >/dev/null || test -s $(TRACES)/parent-keeps-fd-eof.svg
 
 clean:
 	rm -rf $(BUILD) build-sanitize

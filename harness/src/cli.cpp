@@ -42,8 +42,11 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     if (trace) {
         // On stderr: stdout may be JSON that a script parses.
         try {
-            write_trace(trace->trace(),
-                        fmt::format("labcheck check {}: {}", report.lab, report.server),
+            // Paths inside the kit are shown from its root: the picture travels.
+            std::string server = report.server;
+            if (std::string root = kit.root.string() + "/"; server.starts_with(root))
+                server.erase(0, root.size());
+            write_trace(trace->trace(), fmt::format("labcheck check {}: {}", report.lab, server),
                         options.trace, kit);
             std::cerr << fmt::format("labcheck: the trace is drawn in {}\n", options.trace);
         } catch (const std::runtime_error& error) {
