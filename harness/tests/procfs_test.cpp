@@ -212,20 +212,20 @@ TEST_CASE("procfs: read_syscall on the fixture tree") {
 
 // --- /proc/net/tcp and tcp6 ---------------------------------------------------------
 
-TEST_CASE("procfs: to_string names every TCP state") {
+TEST_CASE("procfs: to_string names every TCP state as ss prints it") {
     const std::vector<std::pair<TcpState, std::string_view>> names = {
-        {TcpState::established, "ESTABLISHED"},
-        {TcpState::syn_sent, "SYN_SENT"},
-        {TcpState::syn_recv, "SYN_RECV"},
-        {TcpState::fin_wait1, "FIN_WAIT1"},
-        {TcpState::fin_wait2, "FIN_WAIT2"},
-        {TcpState::time_wait, "TIME_WAIT"},
-        {TcpState::close, "CLOSE"},
-        {TcpState::close_wait, "CLOSE_WAIT"},
-        {TcpState::last_ack, "LAST_ACK"},
+        {TcpState::established, "ESTAB"},
+        {TcpState::syn_sent, "SYN-SENT"},
+        {TcpState::syn_recv, "SYN-RECV"},
+        {TcpState::fin_wait1, "FIN-WAIT-1"},
+        {TcpState::fin_wait2, "FIN-WAIT-2"},
+        {TcpState::time_wait, "TIME-WAIT"},
+        {TcpState::close, "UNCONN"},
+        {TcpState::close_wait, "CLOSE-WAIT"},
+        {TcpState::last_ack, "LAST-ACK"},
         {TcpState::listen, "LISTEN"},
         {TcpState::closing, "CLOSING"},
-        {TcpState::new_syn_recv, "NEW_SYN_RECV"},
+        {TcpState::new_syn_recv, "NEW-SYN-RECV"},
     };
     for (const auto& [state, name] : names) CHECK(to_string(state) == name);
 }

@@ -77,7 +77,7 @@ std::vector<std::string> matches(const std::string& text, const std::string& pat
 }
 
 // A child's whole life, as the sampler would see it: forked and serving, its client
-// gone and its side in CLOSE_WAIT, a zombie, then reaped 12 ms later.
+// gone and its side in CLOSE-WAIT, a zombie, then reaped 12 ms later.
 Trace one_child_reaped() {
     TraceBuilder builder(t0);
     Snapshot idle;
@@ -114,7 +114,7 @@ TEST_CASE("trace: a child's life is seen from fork to reap, with its client and 
     CHECK(only(trace, Kind::fork).parent == 100);
     CHECK(only(trace, Kind::served).pid == 101);
     CHECK(only(trace, Kind::served).connection == only(trace, Kind::connect).connection);
-    CHECK(only(trace, Kind::state).detail == "CLOSE_WAIT");
+    CHECK(only(trace, Kind::state).detail == "CLOSE-WAIT");
     REQUIRE(only(trace, Kind::reap).lived.has_value());
     CHECK(*only(trace, Kind::reap).lived == 12ms);
 }
@@ -198,7 +198,7 @@ TEST_CASE("trace chart: each event is a row in the look's colours, and each chec
     CHECK(chart.find("fork(): 101") != std::string::npos);
     CHECK(chart.find("#1 served by 101") != std::string::npos);
     CHECK(chart.find("101 exited: a zombie (zombies now: 1)") != std::string::npos);
-    CHECK(chart.find("#1 server side: CLOSE_WAIT") != std::string::npos);
+    CHECK(chart.find("#1 server side: CLOSE-WAIT") != std::string::npos);
     CHECK(chart.find("101 reaped after 12 ms as a zombie") != std::string::npos);
     CHECK(chart.find("echo: pass · 1 forked, 1 reaped, 0 left as zombies, 0 left running") !=
           std::string::npos);
@@ -318,6 +318,6 @@ TEST_CASE("trace chart: a socket the parent still holds after its child left is 
     CHECK(only(builder.trace(), Kind::state).pid == 100);
 
     std::string chart = trace_chart(builder.trace(), "eof");
-    CHECK(chart.find("#1 server side: CLOSE_WAIT, still held open by the server 100") !=
+    CHECK(chart.find("#1 server side: CLOSE-WAIT, still held open by the server 100") !=
           std::string::npos);
 }

@@ -150,29 +150,29 @@ bool holds(pid_t pid, ino_t inode, const std::filesystem::path& proc_root) {
 std::string_view to_string(TcpState state) {
     switch (state) {
         case TcpState::established:
-            return "ESTABLISHED";
+            return "ESTAB";
         case TcpState::syn_sent:
-            return "SYN_SENT";
+            return "SYN-SENT";
         case TcpState::syn_recv:
-            return "SYN_RECV";
+            return "SYN-RECV";
         case TcpState::fin_wait1:
-            return "FIN_WAIT1";
+            return "FIN-WAIT-1";
         case TcpState::fin_wait2:
-            return "FIN_WAIT2";
+            return "FIN-WAIT-2";
         case TcpState::time_wait:
-            return "TIME_WAIT";
+            return "TIME-WAIT";
         case TcpState::close:
-            return "CLOSE";
+            return "UNCONN";
         case TcpState::close_wait:
-            return "CLOSE_WAIT";
+            return "CLOSE-WAIT";
         case TcpState::last_ack:
-            return "LAST_ACK";
+            return "LAST-ACK";
         case TcpState::listen:
             return "LISTEN";
         case TcpState::closing:
             return "CLOSING";
         case TcpState::new_syn_recv:
-            return "NEW_SYN_RECV";
+            return "NEW-SYN-RECV";
     }
     return "UNKNOWN";  // only reachable through a cast of an out-of-range number
 }

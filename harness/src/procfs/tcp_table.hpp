@@ -29,7 +29,8 @@ enum class TcpState {
     new_syn_recv,
 };
 
-// The names `netstat` prints: ESTABLISHED, TIME_WAIT, CLOSE_WAIT, LISTEN, ...
+// The names `ss` prints, as the lab texts and diagrams spell them: ESTAB, TIME-WAIT,
+// CLOSE-WAIT, LISTEN, ... (netstat's are ESTABLISHED, TIME_WAIT, CLOSE_WAIT).
 std::string_view to_string(TcpState state);
 
 struct Endpoint {

@@ -130,7 +130,7 @@ void TraceBuilder::observe(const Snapshot& now, Clock::time_point at) {
             auto& state = add(TraceEvent::Kind::state, at);
             state.connection = connection.number;
             state.detail = std::string(to_string(side->state));
-            // Who keeps it open tells a missing close() apart: a CLOSE_WAIT socket
+            // Who keeps it open tells a missing close() apart: a CLOSE-WAIT socket
             // that the parent still holds after its child has gone.
             auto holders = side->inode != 0 ? now.holders(side->inode) : std::vector<pid_t>{};
             if (std::find(holders.begin(), holders.end(), root_) != holders.end())
