@@ -58,7 +58,7 @@ class Chart {
             title +
                 "\nTime runs down. Numbers are process ids; #N is the checks' Nth "
                 "connection. Most connections end in an RST: labcheck aborts them so "
-                "that its side leaves no TIME_WAIT behind.",
+                "that its side leaves no TIME-WAIT behind.",
             {"ink", "ink", "note_fill"});
         for (const auto& event : trace_.events) row(event);
         out_ += "}\n";
@@ -80,11 +80,10 @@ class Chart {
 
     void arc(const std::string& from, const std::string& arrow, const std::string& to,
              const std::string& label, const std::string& colour) {
-        // The paper behind the label keeps the line from striking through its text.
-        out_ += fmt::format(
-            "  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\", "
-            "textbgcolour=\"@paper@\"];\n",
-            from, arrow, to, quoted(label), colour, colour);
+        // mscgen centres a label's lines on its arc: two empty lines lift the text
+        // clear of the line, which would otherwise run through it.
+        out_ += fmt::format("  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\"];\n",
+                            from, arrow, to, quoted(label + "\n\n"), colour, colour);
     }
 
     void box(const std::string& from, const std::string& to, const std::string& shape,
