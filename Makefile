@@ -113,7 +113,7 @@ diagrams: deps
 	@bash diagrams/render.sh
 
 # The example traces the README shows, drawn by labcheck from the kit's own servers: a
-# correct lab-04 solution and two broken servers of the corpus. (labcheck exits 1 on the
+# correct lab-04 solution and three broken servers of the corpus. (labcheck exits 1 on the
 # broken ones, as it should: only a missing picture stops make.)
 TRACES = diagrams/traces
 traces: all
@@ -121,6 +121,8 @@ traces: all
 	@$(LABCHECK) check 04 --solution --only zombie-burst --trace $(TRACES)/solution-04-zombie-burst.svg >/dev/null
 	@$(LABCHECK) check 04 --server $(BUILD)/harness/corpus/no-reaping --only zombie-burst \
 	  --trace $(TRACES)/no-reaping-zombie-burst.svg >/dev/null || test -s $(TRACES)/no-reaping-zombie-burst.svg
+	@$(LABCHECK) check 04 --server $(BUILD)/harness/corpus/wait-once --only zombie-burst \
+	  --trace $(TRACES)/wait-once-zombie-burst.svg >/dev/null || test -s $(TRACES)/wait-once-zombie-burst.svg
 	@$(LABCHECK) check 03 --server $(BUILD)/harness/corpus/parent-keeps-fd --only eof \
 	  --trace $(TRACES)/parent-keeps-fd-eof.svg >/dev/null || test -s $(TRACES)/parent-keeps-fd-eof.svg
 

@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -62,13 +61,7 @@ short wait_for(int fd, short events, const Deadline& deadline) {
     return ready == 0 ? 0 : entry.revents;
 }
 
-std::atomic<ConnectionObserver*> observer{nullptr};
-
 }  // namespace
-
-ConnectionObserver* observe_connections(ConnectionObserver* replacement) {
-    return observer.exchange(replacement);
-}
 
 std::string Received::describe_end(Millis waited) const {
     switch (end) {
@@ -119,7 +112,7 @@ Connection Connection::open(const std::string& host, std::uint16_t port, const D
     int one = 1;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint16_t local = local_port_of(fd.get());
-    if (auto* watching = observer.load()) watching->opened(local);
+    if (auto* watching = check_observer()) watching->opened(local);
     return Connection(std::move(fd), local, where);
 }
 
@@ -170,7 +163,7 @@ bool Connection::read_some(Received& into, std::size_t max) {
         into.data.append(buffer, static_cast<std::size_t>(n));
         if (!replied_) {
             replied_ = true;
-            if (auto* watching = observer.load()) watching->replied(local_port_);
+            if (auto* watching = check_observer()) watching->replied(local_port_);
         }
         return true;
     }
@@ -250,16 +243,16 @@ Received Connection::exchange(std::string_view data, std::size_t want, Millis st
 
 void Connection::shutdown_write() {
     if (::shutdown(fd_.get(), SHUT_WR) != 0 && errno != ENOTCONN) throw_errno("shutdown");
-    if (auto* watching = observer.load()) watching->half_closed(local_port_);
+    if (auto* watching = check_observer()) watching->half_closed(local_port_);
 }
 
 void Connection::close_gracefully() {
-    if (auto* watching = observer.load(); watching && fd_) watching->closing(local_port_, false);
+    if (auto* watching = check_observer(); watching && fd_) watching->closing(local_port_, false);
     fd_.reset();
 }
 
 void Connection::abort() {
-    if (auto* watching = observer.load(); watching && fd_) watching->closing(local_port_, true);
+    if (auto* watching = check_observer(); watching && fd_) watching->closing(local_port_, true);
     linger hard{1, 0};
     setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     fd_.reset();

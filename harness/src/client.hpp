@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "check_observer.hpp"
 #include "os/deadline.hpp"
 #include "os/unique_fd.hpp"
 
@@ -21,22 +22,6 @@ struct Received {
     // "the connection was closed by the server", "nothing more came within 2000 ms", ...
     std::string describe_end(Millis waited) const;
 };
-
-// Told what every Connection does, for `labcheck check --trace`: the trace shows
-// the checks' own connections beside what the server did with them. A process-wide
-// hook rather than a parameter, so that no check has to carry a recorder around.
-class ConnectionObserver {
-  public:
-    virtual ~ConnectionObserver() = default;
-    virtual void opened(std::uint16_t local_port) = 0;
-    // The first bytes came back: the server has accepted and is serving it.
-    virtual void replied(std::uint16_t local_port) = 0;
-    virtual void half_closed(std::uint16_t local_port) = 0;
-    // Called while the socket is still open, just before it is closed.
-    virtual void closing(std::uint16_t local_port, bool reset) = 0;
-};
-// Installs `observer` (nullptr: none) and returns the one it replaces.
-ConnectionObserver* observe_connections(ConnectionObserver* observer);
 
 class Connection {
   public:

@@ -2,6 +2,8 @@
 
 #include <sys/wait.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -319,5 +321,20 @@ TEST_CASE("trace chart: a socket the parent still holds after its child left is 
 
     std::string chart = trace_chart(builder.trace(), "eof");
     CHECK(chart.find("#1 server side: CLOSE-WAIT, still held open by the server 100") !=
+          std::string::npos);
+}
+
+TEST_CASE("trace: the signals a check sends are drawn, SIGSTOP and SIGCONT explained") {
+    TraceBuilder builder(t0);
+    Snapshot running;
+    running.processes = {process(100, 1)};
+    builder.begin_check("zombie-burst", 100, kServerPort, running, t0);
+    builder.signalled(100, SIGSTOP, t0 + 1ms);
+    builder.signalled(100, SIGCONT, t0 + 9ms);
+    CHECK(kinds(builder.trace()) ==
+          std::vector<Kind>{Kind::check, Kind::server, Kind::signal, Kind::signal});
+    std::string chart = trace_chart(builder.trace(), "zombie-burst");
+    CHECK(chart.find("labcheck sends SIGSTOP to 100: it runs nothing") != std::string::npos);
+    CHECK(chart.find("labcheck sends SIGCONT to 100: signals that came meanwhile arrive") !=
           std::string::npos);
 }

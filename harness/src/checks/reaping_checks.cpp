@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "check_failure.hpp"
+#include "check_observer.hpp"
 #include "checks/probes.hpp"
 
 namespace labcheck {
@@ -66,7 +67,7 @@ std::string no_zombies(CheckContext& context) {
 class StoppedProcess {
   public:
     explicit StoppedProcess(pid_t pid) : pid_(pid) {
-        if (::kill(pid_, SIGSTOP) != 0)
+        if (send_signal(pid_, SIGSTOP) != 0)
             throw CheckSkipped(
                 fmt::format("labcheck may not stop pid {} (it belongs to another user)", pid_));
         poll_until(Deadline::after(kSettleBudget), [&] {
@@ -76,7 +77,7 @@ class StoppedProcess {
     }
     ~StoppedProcess() { resume(); }
     void resume() {
-        if (pid_ > 0) ::kill(std::exchange(pid_, -1), SIGCONT);
+        if (pid_ > 0) send_signal(std::exchange(pid_, -1), SIGCONT);
     }
 
   private:

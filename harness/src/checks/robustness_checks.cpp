@@ -10,6 +10,7 @@
 
 #include "byte_diff.hpp"
 #include "check_failure.hpp"
+#include "check_observer.hpp"
 #include "checks/probes.hpp"
 #include "os/unique_fd.hpp"
 #include "server_process.hpp"
@@ -114,7 +115,7 @@ std::string restart(CheckContext& context) {
 std::string shutdown(CheckContext& context) {
     auto client = connect_and_echo(context, "a connected client", client_message(1));
     pid_t listener = require_listener(context);
-    ::kill(listener, SIGTERM);
+    send_signal(listener, SIGTERM);
 
     auto& server = **context.process;
     auto status = server.wait_exit(listener, Deadline::after(kSettleBudget));

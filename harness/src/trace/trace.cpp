@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
 
 namespace labcheck {
 
@@ -177,6 +180,14 @@ void TraceBuilder::connection_closed(std::uint16_t client_port, bool reset, Cloc
     if (auto* connection = find_connection(client_port))
         add(reset ? TraceEvent::Kind::reset : TraceEvent::Kind::close, at).connection =
             connection->number;
+}
+
+void TraceBuilder::signalled(pid_t pid, int signal, Clock::time_point at) {
+    if (!in_check()) return;
+    auto& event = add(TraceEvent::Kind::signal, at);
+    event.pid = pid;
+    event.detail = sigabbrev_np(signal) ? fmt::format("SIG{}", sigabbrev_np(signal))
+                                        : fmt::format("signal {}", signal);
 }
 
 }  // namespace labcheck

@@ -38,6 +38,7 @@ struct TraceEvent {
         exit,        // `pid` exited; its parent has not collected it yet: a zombie
         reap,        // `pid` is gone; `lived` = time as a zombie, when one was seen
         adopt,       // `pid` lost its parent and was handed to `parent` (init or labcheck)
+        signal,      // a check sent signal `detail` ("SIGSTOP", ...) to `pid`
         leftover,    // at the check's end `pid` was still a zombie (detail "zombie") or running
         outcome,     // the check ended: detail = pass, fail, skip or error
     };
@@ -78,6 +79,8 @@ class TraceBuilder {
     void connection_opened(std::uint16_t client_port, Clock::time_point at);
     void connection_half_closed(std::uint16_t client_port, Clock::time_point at);
     void connection_closed(std::uint16_t client_port, bool reset, Clock::time_point at);
+    // A check signalled one of the server's processes.
+    void signalled(pid_t pid, int signal, Clock::time_point at);
 
     // Whether the process serving this connection is still unknown: worth a look
     // (observe) while the connection is open.

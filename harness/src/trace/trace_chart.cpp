@@ -204,6 +204,16 @@ class Chart {
                                 event.detail.empty() ? std::to_string(event.parent) : event.detail),
                     {"wrong", "ink", "note_fill"});
                 break;
+            case Kind::signal: {
+                std::string why = event.detail == "SIGSTOP"
+                                      ? ": it runs nothing and takes no signal until SIGCONT"
+                                  : event.detail == "SIGCONT"
+                                      ? ": signals that came meanwhile arrive, once per kind"
+                                      : "";
+                arc("c", "->", column(event.pid),
+                    fmt::format("labcheck sends {} to {}{}", event.detail, event.pid, why), "ink");
+                break;
+            }
             case Kind::leftover:
                 if (event.detail == "zombie") {
                     ++tally_.zombies;

@@ -14,7 +14,7 @@ constexpr Millis kSettleTime{300};
 }  // namespace
 
 TraceRecorder::TraceRecorder() : builder_(Clock::now()) {
-    previous_observer_ = observe_connections(this);
+    previous_observer_ = observe_checks(this);
     sampler_ = std::thread([this] { sample_until_stopped(); });
 }
 
@@ -25,7 +25,7 @@ TraceRecorder::~TraceRecorder() {
     }
     stop_requested_.notify_all();
     sampler_.join();
-    observe_connections(previous_observer_);
+    observe_checks(previous_observer_);
 }
 
 void TraceRecorder::sample_until_stopped() {
@@ -104,6 +104,15 @@ void TraceRecorder::closing(std::uint16_t local_port, bool reset) {
     // A server that never replied may still have accepted: look before the close.
     if (view_ && builder_.wants_look(local_port)) look_locked();
     builder_.connection_closed(local_port, reset, Clock::now());
+}
+
+}  // namespace labcheck
+
+namespace labcheck {
+
+void TraceRecorder::signalled(pid_t pid, int signal) {
+    std::lock_guard lock(mutex_);
+    builder_.signalled(pid, signal, Clock::now());
 }
 
 }  // namespace labcheck

@@ -13,13 +13,13 @@
 #include <string>
 #include <thread>
 
-#include "client.hpp"
+#include "check_observer.hpp"
 #include "server_view.hpp"
 #include "trace/trace.hpp"
 
 namespace labcheck {
 
-class TraceRecorder final : public ConnectionObserver {
+class TraceRecorder final : public CheckObserver {
   public:
     // Starts the sampling thread (idle between checks) and the client's hook.
     TraceRecorder();
@@ -39,6 +39,7 @@ class TraceRecorder final : public ConnectionObserver {
     void replied(std::uint16_t local_port) override;
     void half_closed(std::uint16_t local_port) override;
     void closing(std::uint16_t local_port, bool reset) override;
+    void signalled(pid_t pid, int signal) override;
 
   private:
     void sample_until_stopped();
@@ -50,7 +51,7 @@ class TraceRecorder final : public ConnectionObserver {
     TraceBuilder builder_;
     std::optional<ServerView> view_;
     bool stop_ = false;
-    ConnectionObserver* previous_observer_ = nullptr;
+    CheckObserver* previous_observer_ = nullptr;
     std::thread sampler_;
 };
 
