@@ -338,3 +338,31 @@ TEST_CASE("trace: the signals a check sends are drawn, SIGSTOP and SIGCONT expla
     CHECK(chart.find("labcheck sends SIGCONT to 100: signals that came meanwhile arrive") !=
           std::string::npos);
 }
+
+TEST_CASE("trace: without mscgen the chart's source is kept, and labcheck says so") {
+    TempDir scratch;
+    // A PATH with every tool render.sh uses, but no mscgen.
+    fs::path bin = scratch.path() / "bin";
+    fs::create_directories(bin);
+    for (std::string tool :
+         {"bash", "sed", "grep", "sort", "tr", "sha256sum", "cut", "awk", "mktemp", "cat", "head",
+          "tail", "rm", "mv", "basename", "dirname", "find", "sh"})
+        for (std::string folder : {"/usr/bin", "/bin"})
+            if (fs::exists(fs::path(folder) / tool) && !fs::exists(bin / tool))
+                fs::create_symlink(fs::path(folder) / tool, bin / tool);
+    fs::path trace = scratch.path() / "echo.svg";
+    LabcheckProcess labcheck({"check", "04", "--server", SOLUTION_04_SERVER, "--only", "echo",
+                              "--trace", trace.string(), "--color", "never"},
+                             {{"PATH", bin.string()}});
+    auto status = labcheck.wait_exit(Deadline::after(60s));
+    REQUIRE(status.has_value());
+    INFO(labcheck.output());
+    CHECK(WEXITSTATUS(*status) == 1);
+    CHECK(labcheck.output().find("PASS   echo") != std::string::npos);  // the report came first
+    CHECK(labcheck.output().find("mscgen is missing") != std::string::npos);
+    CHECK(labcheck.output().find((scratch.path() / "echo.msc").string()) != std::string::npos);
+    CHECK_FALSE(fs::exists(trace));
+    std::string source = read_text(scratch.path() / "echo.msc");
+    CHECK(source.find("#1 connect()") != std::string::npos);
+    CHECK(source.find('@') == std::string::npos);  // the look's values are in
+}
