@@ -42,15 +42,32 @@ expand() {
   printf '%s\n' "$expanded"
 }
 
-# Graphviz's defaults for every graph, node and edge: the look's font, ink and arrows.
-dot_options() {
-  local font size ink paper
+# Graphviz's defaults for every graph, node and edge: the look's font, ink and
+# arrows, as statements put first inside the top graph's braces. A source's own
+# `node [...]` or `edge [...]` after them still wins; command-line -N/-E flags would not.
+dot_defaults() {
+  local font size ink
   font=$(look_value font) size=$(look_value font_size) ink=$(look_value ink)
-  paper=$(look_value paper)
-  echo "-Gfontname=$font -Gfontsize=$size -Gfontcolor=$ink -Gbgcolor=$paper" \
-    "-Nfontname=$font -Nfontsize=$size -Nfontcolor=$ink -Ncolor=$ink" \
-    "-Efontname=$font -Efontsize=$size -Efontcolor=$ink -Ecolor=$ink" \
-    "-Earrowhead=$(look_value arrowhead) -Earrowsize=$(look_value arrowsize)"
+  printf '  graph [fontname="%s", fontsize=%s, fontcolor="%s", bgcolor="%s"];\n' \
+    "$font" "$size" "$ink" "$(look_value paper)"
+  printf '  node [fontname="%s", fontsize=%s, fontcolor="%s", color="%s"];\n' \
+    "$font" "$size" "$ink" "$ink"
+  printf '  edge [fontname="%s", fontsize=%s, fontcolor="%s", color="%s", arrowhead="%s", arrowtail="%s", arrowsize=%s];\n' \
+    "$font" "$size" "$ink" "$ink" "$(look_value arrowhead)" "$(look_value arrowhead)" "$(look_value arrowsize)"
+}
+
+# The source with dot_defaults put right after the brace that opens the top graph.
+with_dot_defaults() {
+  DEFAULTS=$(dot_defaults) awk '
+    !done && /^[ \t]*(strict[ \t]+)?(di)?graph([ \t][^{]*)?\{/ {
+      brace = index($0, "{")
+      print substr($0, 1, brace)
+      print ENVIRON["DEFAULTS"]
+      $0 = substr($0, brace + 1)
+      done = 1
+    }
+    { print }
+    END { if (!done) exit 3 }'
 }
 
 # mscgen draws on a transparent page: lay the look's paper under it, as Graphviz does.
@@ -62,9 +79,12 @@ paper_under_mscgen() {
 }
 
 stamp_of() {
-  local source=$1 options=""
-  [[ $source == *.dot ]] && options=$(dot_options)
-  { expand "$source"; echo "$options"; } | sha256sum | cut -d' ' -f1
+  local source=$1
+  if [[ $source == *.dot ]]; then
+    expand "$source" | with_dot_defaults
+  else
+    expand "$source"
+  fi | sha256sum | cut -d' ' -f1
 }
 
 stamp_line() {
@@ -80,8 +100,11 @@ render_one() {
   case $source in
     *.dot)
       command -v dot >/dev/null || die "dot is missing: install graphviz (make deps does)"
-      # shellcheck disable=SC2046  # the options are words on purpose
-      dot -Tsvg $(dot_options) -o "$out.tmp" <<<"$expanded" 2>"$errors" || true
+      if ! expanded=$(with_dot_defaults <<<"$expanded"); then
+        rm -f "$errors"
+        die "$source: no line opens the graph (\`digraph name {\` at the start of a line)"
+      fi
+      dot -Tsvg -o "$out.tmp" <<<"$expanded" 2>"$errors" || true
       ;;
     *.msc)
       command -v mscgen >/dev/null || die "mscgen is missing: install mscgen (make deps does)"
