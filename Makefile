@@ -123,6 +123,9 @@ traces: all
 	  --trace $(TRACES)/no-reaping-zombie-burst.svg >/dev/null || test -s $(TRACES)/no-reaping-zombie-burst.svg
 	@$(LABCHECK) check 04 --server $(BUILD)/harness/corpus/wait-once --only zombie-burst \
 	  --trace $(TRACES)/wait-once-zombie-burst.svg >/dev/null || test -s $(TRACES)/wait-once-zombie-burst.svg
+	@$(LABCHECK) check 04 --server $(BUILD)/harness/corpus/wait-once --only echo,zombie-burst \
+	  --trace $(TRACES)/wait-once-tree.dot >/dev/null || test -s $(TRACES)/wait-once-tree.dot
+	@bash diagrams/render.sh $(TRACES)/wait-once-tree.dot $(TRACES)/wait-once-tree.svg
 	@$(LABCHECK) check 03 --server $(BUILD)/harness/corpus/parent-keeps-fd --only eof \
 	  --trace $(TRACES)/parent-keeps-fd-eof.svg >/dev/null || test -s $(TRACES)/parent-keeps-fd-eof.svg
 

@@ -17,6 +17,7 @@
 #include "temp_dir.hpp"
 #include "trace/trace.hpp"
 #include "trace/trace_chart.hpp"
+#include "trace/trace_tree.hpp"
 
 using namespace labcheck;
 using namespace std::chrono_literals;
@@ -365,4 +366,30 @@ TEST_CASE("trace: without mscgen the chart's source is kept, and labcheck says s
     std::string source = read_text(scratch.path() / "echo.msc");
     CHECK(source.find("#1 connect()") != std::string::npos);
     CHECK(source.find('@') == std::string::npos);  // the look's values are in
+}
+
+TEST_CASE("trace tree: each check's processes, who forked whom, what each served, its end") {
+    std::string tree = trace_tree(one_child_reaped(), "lab 04");
+    CHECK(tree.find("digraph trace {") != std::string::npos);
+    CHECK(tree.find("label=\"check echo: pass\"") != std::string::npos);
+    CHECK(tree.find("\"server 100\\nlistens on port 1205\"") != std::string::npos);
+    CHECK(tree.find("\"101\\nserved #1\\nreaped after 12 ms as a zombie\"") !=
+          std::string::npos);
+    CHECK(tree.find("c1_100 -> c1_101 [label=\"fork()\"]") != std::string::npos);
+    std::string look = read_text(fs::path(KIT_DIR) / "diagrams" / "look.toml");
+    for (const auto& name : matches(tree, "@([a-z_]+)@"))
+        CHECK_MESSAGE(look.find("\n" + name + " = ") != std::string::npos,
+                      "look.toml has no " << name);
+}
+
+TEST_CASE("trace: FILE.dot holds the process trees of a server that never reaps") {
+    TempDir scratch;
+    fs::path trace = scratch.path() / "no-reaping.dot";
+    CHECK(traced_run(NO_REAPING_SERVER, trace) == 1);
+    std::string tree = read_text(trace);
+    INFO(tree);
+    CHECK(tree.find("check zombie-burst: fail") != std::string::npos);
+    CHECK(matches(tree, "(still a zombie as the check ended)").size() == 8);
+    CHECK(matches(tree, "(-> c1_\\d+ \\[label=\"fork\\(\\)\"\\])").size() == 8);
+    CHECK(tree.find('@') == std::string::npos);
 }

@@ -11,7 +11,7 @@ namespace {
 using Kind = TraceEvent::Kind;
 
 // mscgen's quoted strings: a backslash escapes the next character, and \n breaks the line.
-std::string quoted(const std::string& text) {
+std::string msc_string(const std::string& text) {
     std::string out = "\"";
     for (char c : text) {
         if (c == '\n') {
@@ -83,7 +83,7 @@ class Chart {
         // mscgen centres a label's lines on its arc: two empty lines lift the text
         // clear of the line, which would otherwise run through it.
         out_ += fmt::format("  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\"];\n",
-                            from, arrow, to, quoted(label + "\n\n"), colour, colour);
+                            from, arrow, to, msc_string(label + "\n\n"), colour, colour);
     }
 
     void box(const std::string& from, const std::string& to, const std::string& shape,
@@ -91,7 +91,7 @@ class Chart {
         out_ += fmt::format(
             "  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\", "
             "textbgcolour=\"@{}@\"];\n",
-            from, shape, to, quoted(label), style.line, style.text, style.fill);
+            from, shape, to, msc_string(label), style.line, style.text, style.fill);
     }
 
     // Where the server's side of connection #n lives: its serving process, once known.
@@ -105,7 +105,7 @@ class Chart {
             case Kind::check:
                 out_ += fmt::format(
                     "  --- [label={}];\n",
-                    quoted(fmt::format("check {} (at {})", event.detail, seconds(event.at))));
+                    msc_string(fmt::format("check {} (at {})", event.detail, seconds(event.at))));
                 zombies_ = 0;
                 check_ = event.detail;
                 tally_ = {};

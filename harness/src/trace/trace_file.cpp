@@ -6,6 +6,7 @@
 
 #include "build_command.hpp"
 #include "trace/trace_chart.hpp"
+#include "trace/trace_tree.hpp"
 
 namespace labcheck {
 namespace {
@@ -27,10 +28,10 @@ void write_text(const fs::path& path, const std::string& text) {
 
 void check_trace_path(const fs::path& path) {
     auto extension = path.extension();
-    if (extension != ".svg" && extension != ".msc")
+    if (extension != ".svg" && extension != ".msc" && extension != ".dot")
         throw UsageError(fmt::format(
-            "--trace wants a file ending in .svg (the picture) or .msc (its mscgen source), "
-            "not '{}'",
+            "--trace wants a file ending in .svg (the chart), .msc (its mscgen source) or .dot "
+            "(the process trees, for Graphviz), not '{}'",
             path.string()));
     auto folder = path.parent_path();
     if (!folder.empty() && !fs::is_directory(folder))
@@ -47,11 +48,12 @@ void write_trace(const Trace& trace, const std::string& title, const fs::path& p
 
     // The chart names the look's colours (@client@); render.sh puts them in. Its
     // source waits beside the output while render.sh reads it.
+    bool tree = path.extension() == ".dot";
     fs::path source = path;
-    source += ".labcheck-source.msc";
-    write_text(source, trace_chart(trace, title));
+    source += tree ? ".labcheck-source.dot" : ".labcheck-source.msc";
+    write_text(source, tree ? trace_tree(trace, title) : trace_chart(trace, title));
     std::string command =
-        path.extension() == ".msc"
+        path.extension() != ".svg"
             ? fmt::format("bash {} --expand {} > {}", shell_quote(render.string()),
                           shell_quote(fs::absolute(source).string()),
                           shell_quote(fs::absolute(path).string()))

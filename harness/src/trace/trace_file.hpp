@@ -1,7 +1,8 @@
 #pragma once
-// Where `labcheck check --trace FILE` puts the picture: FILE.svg rendered, or
-// FILE.msc, the chart's source with the look's colours in. Both go through the
-// kit's diagrams/render.sh, the one pipeline every picture of the kit takes.
+// Where `labcheck check --trace FILE` puts the picture: FILE.svg, the chart
+// rendered; FILE.msc, the chart's source; FILE.dot, the process trees' source
+// (trace_tree.hpp), each with the look's colours in. All go through the kit's
+// diagrams/render.sh, the one pipeline every picture of the kit takes.
 
 #include <filesystem>
 #include <string>
@@ -11,7 +12,7 @@
 
 namespace labcheck {
 
-// Before any check runs: throws UsageError unless `path` ends in .svg or .msc and
+// Before any check runs: throws UsageError unless `path` ends in .svg, .msc or .dot and
 // its folder exists, so a typo costs nothing.
 void check_trace_path(const std::filesystem::path& path);
 
