@@ -134,8 +134,8 @@ int run_cli(int argc, char** argv) {
                               "check a server already running at HOST:PORT");
     check_command->add_option("--only", check.only, "run only these checks: ID,ID,...");
     check_command->add_option("--trace", check.trace,
-                              "draw what the server did during the checks: FILE.svg, or "
-                              "FILE.msc for the chart's source");
+                              "draw what the server did during the checks: FILE.svg, FILE.msc "
+                              "for the chart's source, FILE.dot for the process trees");
     check_command->add_option("--format", check.format, "text or json")
         ->check(CLI::IsMember({"text", "json"}));
     check_command->add_option("--user", check.user,
