@@ -373,8 +373,7 @@ TEST_CASE("trace tree: each check's processes, who forked whom, what each served
     CHECK(tree.find("digraph trace {") != std::string::npos);
     CHECK(tree.find("label=\"check echo: pass\"") != std::string::npos);
     CHECK(tree.find("\"server 100\\nlistens on port 1205\"") != std::string::npos);
-    CHECK(tree.find("\"101\\nserved #1\\nreaped after 12 ms as a zombie\"") !=
-          std::string::npos);
+    CHECK(tree.find("\"101\\nserved #1\\nreaped after 12 ms as a zombie\"") != std::string::npos);
     CHECK(tree.find("c1_100 -> c1_101 [label=\"fork()\"]") != std::string::npos);
     std::string look = read_text(fs::path(KIT_DIR) / "diagrams" / "look.toml");
     for (const auto& name : matches(tree, "@([a-z_]+)@"))
@@ -392,4 +391,22 @@ TEST_CASE("trace: FILE.dot holds the process trees of a server that never reaps"
     CHECK(matches(tree, "(still a zombie as the check ended)").size() == 8);
     CHECK(matches(tree, "(-> c1_\\d+ \\[label=\"fork\\(\\)\"\\])").size() == 8);
     CHECK(tree.find('@') == std::string::npos);
+}
+
+TEST_CASE("trace: a server that forks without end fills the trace only up to its cap") {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("no-zombies", 100, kServerPort, idle, t0);
+    for (pid_t pid = 1000; pid < 1000 + static_cast<pid_t>(kMaxTraceEvents); ++pid) {
+        Snapshot busy = idle;
+        busy.processes.push_back(process(pid, 100));
+        builder.observe(busy, t0);  // a fork, and the last one's reap
+    }
+    builder.end_check("fail", idle, t0 + 1ms);
+    const Trace& trace = builder.trace();
+    CHECK(trace.events.size() == kMaxTraceEvents + 1);  // the outcome is always kept
+    CHECK(trace.events.back().kind == Kind::outcome);
+    CHECK(trace.dropped > 0);
+    CHECK(trace_chart(trace, "bomb").find("more events were not drawn") != std::string::npos);
 }

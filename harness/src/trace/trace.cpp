@@ -12,6 +12,12 @@ namespace labcheck {
 using procfs::TcpState;
 
 TraceEvent& TraceBuilder::add(TraceEvent::Kind kind, Clock::time_point at) {
+    bool essential = kind == TraceEvent::Kind::check || kind == TraceEvent::Kind::outcome;
+    if (trace_.events.size() >= kMaxTraceEvents && !essential) {
+        ++trace_.dropped;
+        discarded_ = TraceEvent{};
+        return discarded_;
+    }
     TraceEvent event;
     event.kind = kind;
     event.at = std::chrono::duration_cast<Millis>(at - origin_);

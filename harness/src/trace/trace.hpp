@@ -51,8 +51,13 @@ struct TraceEvent {
     std::string detail;
 };
 
+// A server that forks without end must not make the trace (or mscgen) run away:
+// past this many events only the checks' beginnings and outcomes are kept.
+inline constexpr std::size_t kMaxTraceEvents = 5000;
+
 struct Trace {
     std::vector<TraceEvent> events;
+    std::size_t dropped = 0;  // events past kMaxTraceEvents, not kept
 };
 
 class TraceBuilder {
@@ -111,6 +116,7 @@ class TraceBuilder {
 
     Clock::time_point origin_;
     Trace trace_;
+    TraceEvent discarded_;  // what add() hands out once the trace is full
     pid_t root_ = 0;
     int next_connection_ = 1;
     std::map<pid_t, ProcessState> processes_;

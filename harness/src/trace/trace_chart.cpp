@@ -61,6 +61,11 @@ class Chart {
                 "that its side leaves no TIME-WAIT behind.",
             {"ink", "ink", "note_fill"});
         for (const auto& event : trace_.events) row(event);
+        if (trace_.dropped > 0)
+            box("c", last_, "note",
+                fmt::format("{} more events were not drawn: a trace keeps at most {}",
+                            trace_.dropped, kMaxTraceEvents),
+                {"wrong", "wrong", "wrong_fill"});
         out_ += "}\n";
         return out_;
     }
