@@ -10,7 +10,7 @@ packages=(
   doctest-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libpugixml-dev
   iproute2 procps psmisc netcat-openbsd time
-  graphviz mscgen  # the diagrams and labcheck --trace
+  graphviz mscgen fonts-liberation2  # the diagrams and labcheck --trace (Liberation Sans: Helvetica's metrics)
 )
 quiet=0
 for argument in "$@"; do
