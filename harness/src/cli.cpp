@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "check_command.hpp"
+#include "interrupts.hpp"
 #include "checks/check.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
@@ -31,6 +32,9 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     std::optional<TraceRecorder> trace;
     if (!options.trace.empty()) {
         check_trace_path(options.trace);
+        // Ctrl-C must reach the interrupt thread alone: its mask is set up before the
+        // recorder starts its own thread, which then inherits it.
+        stop_servers_on_interrupt();
         trace.emplace();
     }
     RunReport report = run_lab_checks(options, kit, trace ? &*trace : nullptr);

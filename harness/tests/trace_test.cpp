@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "labcheck_process.hpp"
+#include "procfs/children.hpp"
+#include "procfs/process_table.hpp"
 #include "temp_dir.hpp"
 #include "trace/trace.hpp"
 #include "trace/trace_chart.hpp"
@@ -409,4 +411,29 @@ TEST_CASE("trace: a server that forks without end fills the trace only up to its
     CHECK(trace.events.back().kind == Kind::outcome);
     CHECK(trace.dropped > 0);
     CHECK(trace_chart(trace, "bomb").find("more events were not drawn") != std::string::npos);
+}
+
+TEST_CASE("trace: Ctrl-C during a traced check still stops every server and exits 130") {
+    TempDir scratch;
+    // A server that never listens: labcheck waits for it while the recorder samples.
+    LabcheckProcess labcheck({"check", "04", "--trace", (scratch.path() / "t.svg").string(),
+                              "--port", "1", "--", "/bin/sleep", "300"},
+                             {});
+    std::vector<pid_t> server;
+    REQUIRE(poll_until(Deadline::after(20s), [&] {
+        server = procfs::descendant_pids(labcheck.pid());
+        return !server.empty();
+    }));
+    REQUIRE(kill(labcheck.pid(), SIGINT) == 0);
+    auto status = labcheck.wait_exit(Deadline::after(20s));
+    REQUIRE(status.has_value());
+    INFO(labcheck.output());
+    CHECK(WIFEXITED(*status));  // not killed by the signal: the interrupt thread took it
+    CHECK(WEXITSTATUS(*status) == 130);
+    CHECK(poll_until(Deadline::after(5s), [&] {
+        return std::none_of(server.begin(), server.end(), [](pid_t pid) {
+            auto process = procfs::read_process(pid);
+            return process && !process->is_zombie();
+        });
+    }));
 }
