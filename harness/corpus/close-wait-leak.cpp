@@ -1,6 +1,6 @@
 // BROKEN: the child echoes until the client's EOF, then neither closes the connection nor
 // exits: it waits for a signal that never comes. The client never sees EOF, the server
-// side of every finished connection stays in CLOSE_WAIT, and one idle child per client
+// side of every finished connection stays in CLOSE-WAIT, and one idle child per client
 // piles up.
 #include "corpus_server.hpp"
 

@@ -79,7 +79,7 @@ inline std::uint16_t port_from_args(int argc, char** argv) {
 // ---------------------------------------------------------------- listening
 
 struct ListenerOptions {
-    bool reuseaddr = true;   // SO_REUSEADDR: rebind at once over TIME_WAIT connections
+    bool reuseaddr = true;   // SO_REUSEADDR: rebind at once over TIME-WAIT connections
     bool dual_stack = true;  // one AF_INET6 socket with IPV6_V6ONLY=0 serves IPv4 and IPv6
     int backlog = 128;
 };

@@ -1,5 +1,5 @@
 // BROKEN: sets up its dual-stack listening socket by hand and forgets SO_REUSEADDR. After
-// a server dies with connections open, those sit in TIME_WAIT for a minute, and until
+// a server dies with connections open, those sit in TIME-WAIT for a minute, and until
 // then a new server's bind() fails with EADDRINUSE. Otherwise correct.
 #include "corpus_server.hpp"
 

@@ -1,6 +1,6 @@
 // BROKEN: fork per client, but the parent never closes its copy of the connection. When
 // the child closes and exits, the socket stays open in the parent: no FIN reaches the
-// client (it never sees EOF) and the server side sits in CLOSE_WAIT for good.
+// client (it never sees EOF) and the server side sits in CLOSE-WAIT for good.
 #include "corpus_server.hpp"
 
 int main(int argc, char** argv) try {

@@ -35,7 +35,7 @@ class Connection {
     Connection(Connection&&) = default;
     Connection& operator=(Connection&& other) noexcept;
     // An open connection is aborted with RST when dropped: the server side then
-    // leaves no TIME_WAIT behind that could block the next server on this port.
+    // leaves no TIME-WAIT behind that could block the next server on this port.
     ~Connection();
 
     // Writes all of `data`. Throws CheckFailure when the server stops reading

@@ -48,7 +48,7 @@ std::vector<const CheckSpec*> selected_checks(const RunOptions& options) {
         if (options.only.empty() ||
             std::find(options.only.begin(), options.only.end(), check.id) != options.only.end())
             selected.push_back(&check);
-    // restart leaves the server's port in TIME_WAIT on purpose. On a fixed port
+    // restart leaves the server's port in TIME-WAIT on purpose. On a fixed port
     // every later check would start its server on that port, and one without
     // SO_REUSEADDR could not: restart goes last there.
     if (options.fixed_port)

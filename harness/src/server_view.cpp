@@ -44,7 +44,7 @@ std::optional<pid_t> Snapshot::main_listener() const {
 }
 
 std::optional<procfs::TcpSocket> Snapshot::server_side_of(std::uint16_t client_port) const {
-    // A live row (held by a process, inode != 0) before a leftover TIME_WAIT one.
+    // A live row (held by a process, inode != 0) before a leftover TIME-WAIT one.
     for (const auto& socket : tcp)
         if (socket.state != TcpState::listen && socket.remote.port == client_port &&
             socket.inode != 0)

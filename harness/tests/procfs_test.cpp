@@ -250,7 +250,7 @@ TEST_CASE("procfs: parse_tcp_table reads captured IPv4 rows") {
     CHECK(sockets[1].state == TcpState::listen);
     CHECK(sockets[1].inode == 8351);
 
-    // TIME_WAIT rows are shorter and belong to no process.
+    // TIME-WAIT rows are shorter and belong to no process.
     CHECK(sockets[4].state == TcpState::time_wait);
     CHECK(sockets[4].local.port == 38066);
     CHECK(sockets[4].remote.address == "127.0.0.1");

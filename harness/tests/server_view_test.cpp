@@ -221,7 +221,7 @@ TEST_CASE("server_view: server_side_of matches the client port and skips LISTEN 
     CHECK(side->remote.port == 40001);
     CHECK(snapshot.holders(side->inode) == std::vector<pid_t>{102});
 
-    SUBCASE("a connection in CLOSE_WAIT is found too") {
+    SUBCASE("a connection in CLOSE-WAIT is found too") {
         snapshot.tcp.push_back(connection(40003, TcpState::close_wait, 603));
         const auto closing = snapshot.server_side_of(40003);
         REQUIRE(closing.has_value());

@@ -1,7 +1,7 @@
 // Lab 05 reference solution: the robust server the article's code should have been.
 //
 // Lab 04's forking, reaping server, made fit to leave running:
-//   - it can be restarted at once, while old connections sit in TIME_WAIT (SO_REUSEADDR);
+//   - it can be restarted at once, while old connections sit in TIME-WAIT (SO_REUSEADDR);
 //   - a client that vanishes costs one child an error, never the server (SIGPIPE ignored);
 //   - SIGTERM stops it cleanly: no new clients, every child ended and reaped, exit 0;
 //   - it serves IPv6 and IPv4 clients on one socket, found through getaddrinfo().
@@ -92,7 +92,7 @@ Fd listen_on(const std::string& port) {
             try {
                 Fd listener(check(socket(a->ai_family, a->ai_socktype, a->ai_protocol), "socket"));
                 // Step 2: the side that closes first keeps its end of the connection
-                // in TIME_WAIT for a minute. If the server closed first, those
+                // in TIME-WAIT for a minute. If the server closed first, those
                 // entries hold the port, and a restarted server's bind() fails
                 // with "Address already in use". SO_REUSEADDR allows the bind.
                 int on = 1;

@@ -1,5 +1,5 @@
 // Checks on a server that lives in the real world: clients that vanish, restarts
-// on a port full of TIME_WAIT, SIGTERM, sockets left half-closed, and IPv6.
+// on a port full of TIME-WAIT, SIGTERM, sockets left half-closed, and IPv6.
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -87,7 +87,7 @@ std::string client_reset(CheckContext& context) {
 std::string restart(CheckContext& context) {
     auto clients = open_clients(context, 1, "open while the server is killed");
     (*context.process)->kill_tree();
-    // The server's side closed first, so once our side closes too it sits in TIME_WAIT.
+    // The server's side closed first, so once our side closes too it sits in TIME-WAIT.
     for (auto& client : clients) {
         client.receive_until_eof(64 * 1024, Deadline::after(kReplyBudget));
         client.close_gracefully();
@@ -96,20 +96,20 @@ std::string restart(CheckContext& context) {
         return context.view.snapshot().count_in_state(TcpState::time_wait) > 0;
     });
     if (!time_wait)
-        throw CheckSkipped("the old connections did not reach TIME_WAIT on the server's port");
+        throw CheckSkipped("the old connections did not reach TIME-WAIT on the server's port");
 
     try {
         context.relaunch();
     } catch (const CheckFailure& failure) {
         throw CheckFailure(fmt::format(
             "the server was killed with a client connected, leaving its side of the connection in "
-            "TIME_WAIT; a new server started on the same port {} could not listen:\n{}\nWithout "
-            "SO_REUSEADDR, bind() refuses a port that TIME_WAIT connections still use: set it with "
+            "TIME-WAIT; a new server started on the same port {} could not listen:\n{}\nWithout "
+            "SO_REUSEADDR, bind() refuses a port that TIME-WAIT connections still use: set it with "
             "setsockopt() before bind().",
             context.port, failure.what()));
     }
     converse(context, "a client of the restarted server", client_message(3));
-    return "a restarted server bound the port at once, despite TIME_WAIT";
+    return "a restarted server bound the port at once, despite TIME-WAIT";
 }
 
 std::string shutdown(CheckContext& context) {
@@ -167,7 +167,7 @@ std::string close_wait(CheckContext& context) {
         snapshot = context.view.snapshot();
         return snapshot.count_in_state(TcpState::close_wait) == 0;
     });
-    if (clean) return "no server socket left in CLOSE_WAIT";
+    if (clean) return "no server socket left in CLOSE-WAIT";
     std::vector<pid_t> holders;
     for (const auto& socket : snapshot.tcp)
         if (socket.state == TcpState::close_wait)
@@ -175,7 +175,7 @@ std::string close_wait(CheckContext& context) {
     throw CheckFailure(fmt::format(
         "3 clients closed their connections; {} ms later {} server socket(s) on port {} are still "
         "in "
-        "CLOSE_WAIT, held by {}.\nCLOSE_WAIT means: the client has closed, and the server has not. "
+        "CLOSE-WAIT, held by {}.\nCLOSE-WAIT means: the client has closed, and the server has not. "
         "When read() returns 0, close() the connection (in every process that holds a copy of it).",
         kSettleBudget.count(), snapshot.count_in_state(TcpState::close_wait), context.port,
         holders.empty() ? std::string("no process we can see")
@@ -215,7 +215,7 @@ std::vector<CheckDefinition> robustness_checks() {
         {"client-reset", "survives a client that aborts with RST", false, true, client_reset},
         {"restart", "can be restarted at once on the same port", true, false, restart},
         {"shutdown", "exits cleanly on SIGTERM", true, true, shutdown},
-        {"close-wait", "leaves no socket in CLOSE_WAIT", false, true, close_wait},
+        {"close-wait", "leaves no socket in CLOSE-WAIT", false, true, close_wait},
         {"ipv6", "serves clients over IPv6", false, false, ipv6},
     };
 }

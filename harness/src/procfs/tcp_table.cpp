@@ -71,7 +71,7 @@ std::optional<TcpState> parse_state(std::string_view hex) {
 }
 
 // One row: "sl local remote st tx:rx tr:when retrnsmt uid timeout inode ...". The fields
-// after the inode differ between states (TIME_WAIT rows are shorter) and are not needed.
+// after the inode differ between states (TIME-WAIT rows are shorter) and are not needed.
 std::optional<TcpSocket> parse_row(std::string_view line, bool ipv6) {
     std::array<std::string_view, 10> field;
     Fields fields(line);

@@ -45,7 +45,7 @@ struct TcpSocket {
     unsigned long tx_queue = 0;  // bytes sent but not yet acknowledged
     unsigned long rx_queue = 0;  // bytes received but not yet read by the process
     uid_t uid = 0;
-    ino_t inode = 0;  // 0 for sockets no process holds (TIME_WAIT, orphans)
+    ino_t inode = 0;  // 0 for sockets no process holds (TIME-WAIT, orphans)
     bool ipv6 = false;
 };
 
