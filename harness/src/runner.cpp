@@ -165,10 +165,11 @@ RunReport run_launched(const RunOptions& options) {
         if (result.status == Status::fail || result.status == Status::error) {
             // A crash explains a failure. An exit may come from the check's own clients
             // resetting their connections as it ends, and SIGPIPE likewise: not worth a word.
-            // A server that is dying (its root already a zombie) is given a moment to be
-            // reaped, so the note does not depend on the watcher's timing.
+            // A server that is dying (exiting, or already a zombie) is given a moment to
+            // be reaped, so the note does not depend on the watcher's timing: a crash
+            // resets the clients while the kernel is still tearing the process down.
             auto root = procfs::read_process(server.pid());
-            auto status = (!root || root->is_zombie())
+            auto status = (!root || root->is_zombie() || root->is_exiting())
                               ? server.wait_exit(Deadline::after(Millis(500)))
                               : server.wait_status();
             if (status && WIFSIGNALED(*status) && WTERMSIG(*status) != SIGPIPE &&

@@ -92,6 +92,8 @@ TEST_CASE("procfs: parse_stat reads real lines") {
     CHECK(init->state == 'S');
     CHECK(init->ppid == 0);
     CHECK(init->start_ticks == 24);
+    CHECK(init->flags == 4194560);
+    CHECK_FALSE(init->is_exiting());
 
     const auto zombie = parse_stat(read_text(fixture_proc / "4244" / "stat"));
     REQUIRE(zombie);
@@ -104,6 +106,17 @@ TEST_CASE("procfs: parse_stat reads real lines") {
     REQUIRE(bare);
     CHECK(bare->comm.empty());
     CHECK(bare->start_ticks == 36518);
+}
+
+TEST_CASE("procfs: a process the kernel is tearing down is exiting, before it is a zombie") {
+    // A line as the kernel writes it for a process inside exit(): state D, and
+    // flags with PF_EXITING (0x4).
+    const auto dying = parse_stat(
+        "5150 (crash-on-nul) D 5149 5149 5149 0 -1 4194628 120 0 0 0 0 0 0 0 20 0 1 0 91234 "
+        "0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
+    REQUIRE(dying);
+    CHECK(dying->is_exiting());
+    CHECK_FALSE(dying->is_zombie());
 }
 
 TEST_CASE("procfs: parse_stat rejects malformed lines") {
@@ -214,18 +227,12 @@ TEST_CASE("procfs: read_syscall on the fixture tree") {
 
 TEST_CASE("procfs: to_string names every TCP state as ss prints it") {
     const std::vector<std::pair<TcpState, std::string_view>> names = {
-        {TcpState::established, "ESTAB"},
-        {TcpState::syn_sent, "SYN-SENT"},
-        {TcpState::syn_recv, "SYN-RECV"},
-        {TcpState::fin_wait1, "FIN-WAIT-1"},
-        {TcpState::fin_wait2, "FIN-WAIT-2"},
-        {TcpState::time_wait, "TIME-WAIT"},
-        {TcpState::close, "UNCONN"},
-        {TcpState::close_wait, "CLOSE-WAIT"},
-        {TcpState::last_ack, "LAST-ACK"},
-        {TcpState::listen, "LISTEN"},
-        {TcpState::closing, "CLOSING"},
-        {TcpState::new_syn_recv, "NEW-SYN-RECV"},
+        {TcpState::established, "ESTAB"},    {TcpState::syn_sent, "SYN-SENT"},
+        {TcpState::syn_recv, "SYN-RECV"},    {TcpState::fin_wait1, "FIN-WAIT-1"},
+        {TcpState::fin_wait2, "FIN-WAIT-2"}, {TcpState::time_wait, "TIME-WAIT"},
+        {TcpState::close, "UNCONN"},         {TcpState::close_wait, "CLOSE-WAIT"},
+        {TcpState::last_ack, "LAST-ACK"},    {TcpState::listen, "LISTEN"},
+        {TcpState::closing, "CLOSING"},      {TcpState::new_syn_recv, "NEW-SYN-RECV"},
     };
     for (const auto& [state, name] : names) CHECK(to_string(state) == name);
 }

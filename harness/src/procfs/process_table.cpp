@@ -43,14 +43,16 @@ std::optional<ProcessInfo> parse_stat(std::string_view line) {
     info.comm = std::string(line.substr(open + 1, close - open - 1));
 
     // Fields are numbered from 1 as in proc(5): 3 state, 4 ppid, 5 pgrp, 6 session,
-    // 22 starttime.
+    // 9 flags, 22 starttime.
     Fields fields(line.substr(close + 1));
     const auto state = fields.next();
     const auto ppid = fields.next();
     const auto pgrp = fields.next();
     const auto session = fields.next();
     if (!state || state->size() != 1 || !session) return std::nullopt;
-    if (!fields.skip(21 - 6)) return std::nullopt;
+    if (!fields.skip(8 - 6)) return std::nullopt;
+    const auto flags = fields.next();
+    if (!flags || !fields.skip(21 - 9)) return std::nullopt;
     const auto start = fields.next();
     if (!start) return std::nullopt;
 
@@ -58,13 +60,16 @@ std::optional<ProcessInfo> parse_stat(std::string_view line) {
     const auto pgrp_value = parse_number<pid_t>(*pgrp);
     const auto session_value = parse_number<pid_t>(*session);
     const auto start_value = parse_number<unsigned long long>(*start);
-    if (!ppid_value || !pgrp_value || !session_value || !start_value) return std::nullopt;
+    const auto flags_value = parse_number<unsigned long>(*flags);
+    if (!ppid_value || !pgrp_value || !session_value || !start_value || !flags_value)
+        return std::nullopt;
 
     info.state = state->front();
     info.ppid = *ppid_value;
     info.pgrp = *pgrp_value;
     info.session = *session_value;
     info.start_ticks = *start_value;
+    info.flags = *flags_value;
     return info;
 }
 
@@ -120,7 +125,9 @@ std::optional<SyscallState> parse_syscall(std::string_view text) {
     return SyscallState{.running = false, .number = *number};
 }
 
-bool is_wait_syscall(long number) { return number == SYS_wait4 || number == SYS_waitid; }
+bool is_wait_syscall(long number) {
+    return number == SYS_wait4 || number == SYS_waitid;
+}
 
 std::optional<SyscallState> read_syscall(pid_t pid, const std::filesystem::path& proc_root) {
     // Needs ptrace access to `pid`; without it open fails and we report nullopt.

@@ -20,9 +20,13 @@ struct ProcessInfo {
     pid_t pgrp = 0;
     pid_t session = 0;
     unsigned long long start_ticks = 0;  // field 22: clock ticks after boot
+    unsigned long flags = 0;             // field 9: the kernel's PF_* flags
     std::string comm;
 
     bool is_zombie() const { return state == 'Z' || state == 'X'; }
+    // Dying but not yet a zombie: the kernel is tearing it down (PF_EXITING), and
+    // has perhaps already closed its sockets.
+    bool is_exiting() const { return (flags & 0x4) != 0; }
 };
 
 // Parses the single line of /proc/PID/stat. comm may hold spaces and ')'.
