@@ -81,6 +81,10 @@ std::vector<std::string> matches(const std::string& text, const std::string& pat
     return found;
 }
 
+std::set<std::string> as_set(const std::vector<std::string>& items) {
+    return {items.begin(), items.end()};
+}
+
 // A child's whole life, as the sampler would see it: forked and serving, its client
 // gone and its side in CLOSE-WAIT, a zombie, then reaped 12 ms later.
 Trace one_child_reaped() {
@@ -247,11 +251,9 @@ TEST_CASE("trace: a correct lab-04 server is drawn with a child per connection, 
     auto served = matches(chart, "#\\d+ served by (\\d+)");
     auto reaped = matches(chart, "\"(\\d+) (?:reaped after|exited and was reaped)");
     CHECK(forked.size() == 8);
-    CHECK(std::set<std::string>(served.begin(), served.end()).size() == 8);  // each its own
-    CHECK(std::set<std::string>(served.begin(), served.end()) ==
-          std::set<std::string>(forked.begin(), forked.end()));
-    CHECK(std::set<std::string>(reaped.begin(), reaped.end()) ==
-          std::set<std::string>(forked.begin(), forked.end()));
+    CHECK(as_set(served).size() == 8);  // each connection its own child
+    CHECK(as_set(served) == as_set(forked));
+    CHECK(as_set(reaped) == as_set(forked));
     CHECK(chart.find("still a zombie") == std::string::npos);
     CHECK(chart.find("zombie-burst: pass · 8 forked, 8 reaped, 0 left as zombies") !=
           std::string::npos);
@@ -270,8 +272,7 @@ TEST_CASE("trace: a server that never reaps is drawn with its zombies piling up"
     CHECK(forked.size() == 8);
     REQUIRE(piling.size() == 8);
     for (std::size_t i = 0; i < piling.size(); ++i) CHECK(piling[i] == std::to_string(i + 1));
-    CHECK(std::set<std::string>(left.begin(), left.end()) ==
-          std::set<std::string>(forked.begin(), forked.end()));
+    CHECK(as_set(left) == as_set(forked));
     CHECK(chart.find("zombie-burst: fail · 8 forked, 0 reaped, 8 left as zombies") !=
           std::string::npos);
 }

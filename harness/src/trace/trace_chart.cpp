@@ -5,24 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "trace/label_text.hpp"
+
 namespace labcheck {
 namespace {
 
 using Kind = TraceEvent::Kind;
-
-// mscgen's quoted strings: a backslash escapes the next character, and \n breaks the line.
-std::string msc_string(const std::string& text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
 
 std::string seconds(Millis at) {
     return fmt::format("{:.3f} s", static_cast<double>(at.count()) / 1000.0);
@@ -88,7 +76,7 @@ class Chart {
         // mscgen centres a label's lines on its arc: two empty lines lift the text
         // clear of the line, which would otherwise run through it.
         out_ += fmt::format("  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\"];\n",
-                            from, arrow, to, msc_string(label + "\n\n"), colour, colour);
+                            from, arrow, to, quoted_label(label + "\n\n"), colour, colour);
     }
 
     void box(const std::string& from, const std::string& to, const std::string& shape,
@@ -96,7 +84,7 @@ class Chart {
         out_ += fmt::format(
             "  {} {} {} [label={}, linecolour=\"@{}@\", textcolour=\"@{}@\", "
             "textbgcolour=\"@{}@\"];\n",
-            from, shape, to, msc_string(label), style.line, style.text, style.fill);
+            from, shape, to, quoted_label(label), style.line, style.text, style.fill);
     }
 
     // Where the server's side of connection #n lives: its serving process, once known.
@@ -110,7 +98,7 @@ class Chart {
             case Kind::check:
                 out_ += fmt::format(
                     "  --- [label={}];\n",
-                    msc_string(fmt::format("check {} (at {})", event.detail, seconds(event.at))));
+                    quoted_label(fmt::format("check {} (at {})", event.detail, seconds(event.at))));
                 zombies_ = 0;
                 check_ = event.detail;
                 tally_ = {};

@@ -6,24 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "trace/label_text.hpp"
+
 namespace labcheck {
 namespace {
 
 using Kind = TraceEvent::Kind;
-
-// Graphviz's quoted strings: escape the quote and the backslash; \n breaks the line.
-std::string dot_string(const std::string& text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + '"';
-}
 
 struct Process {
     pid_t parent = 0;
@@ -130,7 +118,7 @@ std::string trace_tree(const Trace& trace, const std::string& title) {
     out += "digraph trace {\n";
     out += fmt::format(
         "  graph [rankdir=LR, labelloc=t, label={}, nodesep=0.15, ranksep=0.5];\n",
-        dot_string(title + "\nwho forked whom, what each process served, how each ended"));
+        quoted_label(title + "\nwho forked whom, what each process served, how each ended"));
     out += "  node [shape=box, style=\"rounded,filled\"];\n";
     // Emitted last to first: dot stacks the clusters of one rank upwards, so the
     // first check then reads at the top.
@@ -142,8 +130,8 @@ std::string trace_tree(const Trace& trace, const std::string& title) {
                                                       : "wrong";
         out += fmt::format("  subgraph cluster_{} {{\n", number);
         out += fmt::format("    label={}; style=rounded; color=\"@{}@\"; fontcolor=\"@{}@\";\n",
-                           dot_string(fmt::format("check {}: {}", check.id, check.outcome)), frame,
-                           frame);
+                           quoted_label(fmt::format("check {}: {}", check.id, check.outcome)),
+                           frame, frame);
         if (check.order.empty())
             out += fmt::format("    c{}_none [label=\"no process seen\", style=dashed];\n", number);
         for (pid_t pid : check.order | std::views::reverse) {  // as the clusters
@@ -152,8 +140,9 @@ std::string trace_tree(const Trace& trace, const std::string& title) {
                 process.server ? fmt::format("server {}", pid) : std::to_string(pid);
             for (const auto& line : {served_text(process.served), process.fate})
                 if (!line.empty()) label += "\n" + line;
-            out += fmt::format("    c{}_{} [label={}, color=\"@{}@\", fillcolor=\"@{}@\"];\n",
-                               number, pid, dot_string(label), process.look, fill_of(process.look));
+            out +=
+                fmt::format("    c{}_{} [label={}, color=\"@{}@\", fillcolor=\"@{}@\"];\n", number,
+                            pid, quoted_label(label), process.look, fill_of(process.look));
         }
         for (pid_t pid : check.order | std::views::reverse) {  // as the clusters
             const Process& process = check.processes.at(pid);
