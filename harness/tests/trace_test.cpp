@@ -438,3 +438,18 @@ TEST_CASE("trace: Ctrl-C during a traced check still stops every server and exit
         });
     }));
 }
+
+TEST_CASE("trace: a connection closed while it waited in the accept queue is called so") {
+    TraceBuilder builder(t0);
+    Snapshot busy;
+    busy.processes = {process(100, 1)};
+    builder.begin_check("concurrent", 100, kServerPort, busy, t0);
+    builder.connection_opened(kClientPort, t0);
+    busy.tcp = {server_side(TcpState::established, 0)};  // done by the kernel, not accepted
+    builder.observe(busy, t0 + 1ms);
+    builder.connection_closed(kClientPort, true, t0 + 2ms);
+    CHECK(only(builder.trace(), Kind::reset).detail == "queued");
+    CHECK(trace_chart(builder.trace(), "lab 01")
+              .find("#1 abort: RST, never served: it waited in the accept queue") !=
+          std::string::npos);
+}

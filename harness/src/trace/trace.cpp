@@ -148,6 +148,7 @@ void TraceBuilder::observe(const Snapshot& now, Clock::time_point at) {
                 state.pid = holders.back();
         }
         connection.state = side->state;
+        connection.queued = side->state == TcpState::established && side->inode == 0;
     }
 }
 
@@ -183,9 +184,11 @@ void TraceBuilder::connection_half_closed(std::uint16_t client_port, Clock::time
 }
 
 void TraceBuilder::connection_closed(std::uint16_t client_port, bool reset, Clock::time_point at) {
-    if (auto* connection = find_connection(client_port))
-        add(reset ? TraceEvent::Kind::reset : TraceEvent::Kind::close, at).connection =
-            connection->number;
+    auto* connection = find_connection(client_port);
+    if (!connection) return;
+    auto& event = add(reset ? TraceEvent::Kind::reset : TraceEvent::Kind::close, at);
+    event.connection = connection->number;
+    if (!connection->served) event.detail = connection->queued ? "queued" : "unserved";
 }
 
 void TraceBuilder::signalled(pid_t pid, int signal, Clock::time_point at) {

@@ -32,8 +32,9 @@ struct TraceEvent {
         state,       // the server's side of #`connection` entered TCP state `detail`;
                      // `pid` holds it open (the server's first process if it does), or 0
         half_close,  // the client shut down its sending side (FIN), still reading
-        close,       // the client closed #`connection` with a FIN
-        reset,       // the client aborted #`connection` with an RST
+        close,       // the client closed #`connection` with a FIN; detail "queued" when no
+                     // process had accepted it yet, "unserved" when none was seen serving it
+        reset,       // the client aborted #`connection` with an RST; detail as for close
         fork,        // `parent` forked `pid`
         exit,        // `pid` exited; its parent has not collected it yet: a zombie
         reap,        // `pid` is gone; `lived` = time as a zombie, when one was seen
@@ -107,6 +108,7 @@ class TraceBuilder {
     struct ConnectionState {
         int number = 0;
         bool served = false;
+        bool queued = false;  // last seen established but held by no process: not accepted
         std::optional<procfs::TcpState> state;  // of the server's side, last seen
     };
 

@@ -12,6 +12,13 @@ namespace {
 
 using Kind = TraceEvent::Kind;
 
+// What a connection closed before any process served it had waited for.
+std::string never_served(const TraceEvent& close) {
+    if (close.detail == "queued") return ", never served: it waited in the accept queue";
+    if (close.detail == "unserved") return ", never seen served";
+    return "";
+}
+
 std::string seconds(Millis at) {
     return fmt::format("{:.3f} s", static_cast<double>(at.count()) / 1000.0);
 }
@@ -148,11 +155,13 @@ class Chart {
                 break;
             case Kind::close:
                 arc("c", "->", side_of(event.connection),
-                    fmt::format("#{} close(): FIN", event.connection), "client");
+                    fmt::format("#{} close(): FIN{}", event.connection, never_served(event)),
+                    "client");
                 break;
             case Kind::reset:
                 arc("c", "-x", side_of(event.connection),
-                    fmt::format("#{} abort: RST", event.connection), "muted");
+                    fmt::format("#{} abort: RST{}", event.connection, never_served(event)),
+                    "muted");
                 break;
             case Kind::fork:
                 ++tally_.forked;
