@@ -20,10 +20,8 @@ CheckObserver* check_observer() {
 }
 
 int send_signal(pid_t pid, int signal) {
-    int result = ::kill(pid, signal);
-    if (result == 0)
-        if (auto* observer = check_observer()) observer->signalled(pid, signal);
-    return result;
+    if (auto* observer = check_observer()) observer->signalling(pid, signal);
+    return ::kill(pid, signal);
 }
 
 }  // namespace labcheck

@@ -20,8 +20,9 @@ class CheckObserver {
     virtual void half_closed(std::uint16_t local_port) = 0;
     // Called while the socket is still open, just before it is closed.
     virtual void closing(std::uint16_t local_port, bool reset) = 0;
-    // A check sent `signal` to the server's process `pid`.
-    virtual void signalled(pid_t pid, int signal) = 0;
+    // A check is about to send `signal` to the server's process `pid`: told before,
+    // so that what the signal changes (SIGCONT's reaping) is seen after it.
+    virtual void signalling(pid_t pid, int signal) = 0;
 };
 
 // Installs `observer` (nullptr: none) and returns the one it replaces.
@@ -29,7 +30,7 @@ CheckObserver* observe_checks(CheckObserver* observer);
 // The observer installed now, or nullptr.
 CheckObserver* check_observer();
 
-// kill(2), told to the observer when it succeeds. Returns what kill returned.
+// kill(2), told to the observer first. Returns what kill returned.
 int send_signal(pid_t pid, int signal);
 
 }  // namespace labcheck

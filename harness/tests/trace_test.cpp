@@ -257,6 +257,14 @@ TEST_CASE("trace: a correct lab-04 server is drawn with a child per connection, 
     CHECK(chart.find("still a zombie") == std::string::npos);
     CHECK(chart.find("zombie-burst: pass · 8 forked, 8 reaped, 0 left as zombies") !=
           std::string::npos);
+    // The check stops the server while its clients leave: all 8 are zombies until it
+    // continues, and then all 8 are reaped.
+    auto stop = chart.find("labcheck sends SIGSTOP");
+    auto resume = chart.find("labcheck sends SIGCONT");
+    REQUIRE(stop != std::string::npos);
+    REQUIRE(resume != std::string::npos);
+    CHECK(matches(chart.substr(stop, resume - stop), "exited: a (zombie)").size() == 8);
+    CHECK(matches(chart.substr(resume), "(\\d+) reaped after \\d+ ms as a zombie").size() == 8);
     CHECK(chart.find('@') == std::string::npos);  // the look's values are in
 }
 
@@ -272,6 +280,10 @@ TEST_CASE("trace: a server that never reaps is drawn with its zombies piling up"
     CHECK(forked.size() == 8);
     REQUIRE(piling.size() == 8);
     for (std::size_t i = 0; i < piling.size(); ++i) CHECK(piling[i] == std::to_string(i + 1));
+    auto stop = chart.find("labcheck sends SIGSTOP");
+    auto resume = chart.find("labcheck sends SIGCONT");
+    CHECK(stop < chart.find("exited: a zombie (zombies now: 1)"));
+    CHECK(chart.find("exited: a zombie (zombies now: 8)") < resume);
     CHECK(as_set(left) == as_set(forked));
     CHECK(chart.find("zombie-burst: fail · 8 forked, 0 reaped, 8 left as zombies") !=
           std::string::npos);

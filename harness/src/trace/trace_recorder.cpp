@@ -110,8 +110,11 @@ void TraceRecorder::closing(std::uint16_t local_port, bool reset) {
 
 namespace labcheck {
 
-void TraceRecorder::signalled(pid_t pid, int signal) {
+void TraceRecorder::signalling(pid_t pid, int signal) {
     std::lock_guard lock(mutex_);
+    // What happened before the signal is drawn before it, however short the wait
+    // since the last look (a stopped server's children exit within milliseconds).
+    if (view_) look_locked();
     builder_.signalled(pid, signal, Clock::now());
 }
 

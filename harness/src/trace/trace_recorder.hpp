@@ -39,7 +39,7 @@ class TraceRecorder final : public CheckObserver {
     void replied(std::uint16_t local_port) override;
     void half_closed(std::uint16_t local_port) override;
     void closing(std::uint16_t local_port, bool reset) override;
-    void signalled(pid_t pid, int signal) override;
+    void signalling(pid_t pid, int signal) override;
 
   private:
     void sample_until_stopped();
