@@ -172,9 +172,31 @@ TEST_CASE("trace: an iterative server serves its client itself, and nothing is f
     builder.begin_check("echo", 100, kServerPort, serving, t0);
     builder.connection_opened(kClientPort, t0);
     builder.observe(serving, t0 + 1ms);
+    builder.connection_closed(kClientPort, false, t0 + 2ms);
+    CHECK(kinds(builder.trace()) ==
+          std::vector<Kind>{Kind::check, Kind::server, Kind::connect, Kind::served, Kind::close});
     CHECK(only(builder.trace(), Kind::served).pid == 100);
-    auto all = kinds(builder.trace());
-    CHECK(std::count(all.begin(), all.end(), Kind::fork) == 0);
+}
+
+TEST_CASE("trace: a new child that one look missed is still credited with its client") {
+    TraceBuilder builder(t0);
+    Snapshot idle;
+    idle.processes = {process(100, 1)};
+    builder.begin_check("concurrent", 100, kServerPort, idle, t0);
+    builder.connection_opened(kClientPort, t0);
+    // /proc's list of children is not atomic: this look saw the socket, held by the
+    // parent (not yet closed after fork), but not the child that also holds it.
+    Snapshot missed = idle;
+    missed.sockets[100] = {7};
+    missed.tcp = {server_side(TcpState::established, 7)};
+    builder.observe(missed, t0 + 1ms);
+    CHECK(builder.wants_look(kClientPort));
+    Snapshot seen = missed;
+    seen.processes.push_back(process(101, 100));
+    seen.sockets[101] = {7};
+    builder.observe(seen, t0 + 2ms);
+    builder.connection_closed(kClientPort, true, t0 + 3ms);
+    CHECK(only(builder.trace(), Kind::served).pid == 101);
 }
 
 TEST_CASE("trace: a process whose parent died is seen handed to another") {

@@ -122,15 +122,20 @@ void TraceBuilder::observe(const Snapshot& now, Clock::time_point at) {
         if (!side) continue;
         if (!connection.served && side->inode != 0) {
             auto holders = now.holders(side->inode);
-            if (!holders.empty()) {
-                // A forked child holds its client's socket after the parent closed its
-                // copy; the youngest holder is the one serving.
+            auto child = std::find_if(holders.begin(), holders.end(),
+                                      [&](pid_t holder) { return holder != root_; });
+            if (child != holders.end()) {
+                // A forked child holds its client's socket, whether or not the parent
+                // has closed its copy yet: the child is the one serving.
                 auto& served = add(TraceEvent::Kind::served, at);
                 served.connection = connection.number;
-                served.pid = holders.back();
-                for (pid_t holder : holders)
-                    if (holder != root_) served.pid = holder;
+                served.pid = *child;
                 connection.served = true;
+            } else if (!holders.empty()) {
+                // Only the server's first process holds it, so far. That may be an
+                // iterative server serving it, or a forking one whose new child this
+                // look missed (/proc's children lists are not atomic): decided at close.
+                connection.root_holds = true;
             }
         }
         bool changed = connection.state ? *connection.state != side->state
@@ -150,6 +155,12 @@ void TraceBuilder::observe(const Snapshot& now, Clock::time_point at) {
         connection.state = side->state;
         connection.queued = side->state == TcpState::established && side->inode == 0;
     }
+}
+
+std::map<pid_t, pid_t> TraceBuilder::known_processes() const {
+    std::map<pid_t, pid_t> known;
+    for (const auto& [pid, state] : processes_) known[pid] = state.parent;
+    return known;
 }
 
 bool TraceBuilder::settled() const {
@@ -186,6 +197,12 @@ void TraceBuilder::connection_half_closed(std::uint16_t client_port, Clock::time
 void TraceBuilder::connection_closed(std::uint16_t client_port, bool reset, Clock::time_point at) {
     auto* connection = find_connection(client_port);
     if (!connection) return;
+    if (!connection->served && connection->root_holds) {
+        auto& served = add(TraceEvent::Kind::served, at);
+        served.connection = connection->number;
+        served.pid = root_;
+        connection->served = true;
+    }
     auto& event = add(reset ? TraceEvent::Kind::reset : TraceEvent::Kind::close, at);
     event.connection = connection->number;
     if (!connection->served) event.detail = connection->queued ? "queued" : "unserved";

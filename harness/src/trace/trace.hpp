@@ -92,6 +92,8 @@ class TraceBuilder {
     // (observe) while the connection is open.
     bool wants_look(std::uint16_t client_port) const;
     bool in_check() const { return root_ != 0; }
+    // The processes seen and not yet seen gone, with the parent each had.
+    std::map<pid_t, pid_t> known_processes() const;
     // Every process forked during this check is gone, and no zombie is left: what
     // the server is like once its clients' children have all been collected.
     bool settled() const;
@@ -108,7 +110,8 @@ class TraceBuilder {
     struct ConnectionState {
         int number = 0;
         bool served = false;
-        bool queued = false;  // last seen established but held by no process: not accepted
+        bool root_holds = false;  // held by the server's first process alone, so far
+        bool queued = false;      // last seen established but held by no process: not accepted
         std::optional<procfs::TcpState> state;  // of the server's side, last seen
     };
 

@@ -1,5 +1,10 @@
 #include "trace/trace_recorder.hpp"
 
+#include <unistd.h>
+
+#include "procfs/process_table.hpp"
+#include "procfs/tcp_table.hpp"
+
 namespace labcheck {
 namespace {
 
@@ -42,6 +47,17 @@ void TraceRecorder::look_locked() {
     // cannot be read) is a look missed, never an exception.
     try {
         Snapshot now = view_->snapshot();
+        // /proc's lists of children are not read atomically: a process this look
+        // missed is read directly before the builder may call it reaped.
+        for (const auto& [pid, parent] : builder_.known_processes()) {
+            if (now.find(pid)) continue;
+            auto process = procfs::read_process(pid);
+            bool same = process && (process->ppid == parent || process->ppid == getpid() ||
+                                    process->ppid == 1);
+            if (!same) continue;
+            now.processes.push_back(*process);
+            now.sockets[pid] = procfs::socket_inodes_of(pid);
+        }
         builder_.observe(now, Clock::now());
     } catch (const std::exception&) {
     }
