@@ -9,8 +9,9 @@ namespace labcheck {
 namespace {
 
 // How often the server is looked at. Each look reads /proc for every process of
-// the server's tree and the TCP table: about a millisecond, so this keeps the
-// sampler under a quarter of one core.
+// the server's tree and the whole TCP table: a few milliseconds, most of it the
+// kernel writing /proc/net/tcp. So a traced run keeps about half a core busy and
+// runs slower (README: Pictures); the short period is what catches brief zombies.
 constexpr Millis kSamplingPeriod{4};
 // A correct server collects a child within milliseconds of its client leaving, even
 // with both cores busy; one still a zombie after this is left a zombie.
