@@ -6,8 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include "check_command.hpp"
-#include "interrupts.hpp"
 #include "checks/check.hpp"
+#include "interrupts.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
 #include "progress.hpp"
@@ -40,6 +40,10 @@ int run_check(const CheckOptions& options, const CommonOptions& common) {
     RunReport report = run_lab_checks(options, kit, trace ? &*trace : nullptr);
     if (options.format == "json")
         std::cout << render_json(report) << '\n';
+    else if (options.format == "gradescope")
+        std::cout << render_gradescope(report) << '\n';
+    else if (options.format == "junit")
+        std::cout << render_junit(report);
     else
         std::cout << render_text(report, TextStyle{use_colour(options.colour)});
     std::cout.flush();
@@ -140,8 +144,10 @@ int run_cli(int argc, char** argv) {
     check_command->add_option("--trace", check.trace,
                               "draw what the server did during the checks: FILE.svg, FILE.msc "
                               "for the chart's source, FILE.dot for the process trees");
-    check_command->add_option("--format", check.format, "text or json")
-        ->check(CLI::IsMember({"text", "json"}));
+    check_command
+        ->add_option("--format", check.format,
+                     "text, json, junit (JUnit XML) or gradescope (Gradescope's results.json)")
+        ->check(CLI::IsMember({"text", "json", "junit", "gradescope"}));
     check_command->add_option("--user", check.user,
                               "as root: the user the server runs as (name or uid)");
     check_command

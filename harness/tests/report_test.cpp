@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include <set>
 
 #include "report/report.hpp"
 
@@ -218,4 +221,118 @@ TEST_CASE("report: a run of skips with one reason gives the reason once") {
     CHECK(count == 1);
     CHECK(text.find("SKIP") != std::string::npos);
     CHECK(text.find("eof") != std::string::npos);
+}
+
+TEST_CASE("report: Gradescope's results.json has the fields Gradescope documents") {
+    const nlohmann::json json = nlohmann::json::parse(render_gradescope(sample()));
+    CHECK(json["score"] == 10);
+    CHECK(json["execution_time"] == 1);  // 812 ms, in whole seconds, rounded up
+    CHECK(json["output"].is_string());
+    CHECK(json["visibility"] == "visible");
+    REQUIRE(json["tests"].size() == 5);
+    const std::set<std::string> visibilities{"hidden", "after_due_date", "after_published",
+                                             "visible"};
+    int sum = 0;
+    for (const auto& test : json["tests"]) {
+        CHECK(test["name"].is_string());
+        CHECK(test["score"].is_number());
+        CHECK(test["max_score"].is_number());
+        CHECK((test["status"] == "passed" || test["status"] == "failed"));
+        CHECK(test["output"].is_string());
+        CHECK(visibilities.contains(test["visibility"].get<std::string>()));
+        sum += test["score"].get<int>();
+    }
+    CHECK(sum == json["score"]);
+
+    const auto& listens = json["tests"][0];
+    CHECK(listens["name"] == "listens: title of listens");
+    CHECK(listens["status"] == "passed");
+    CHECK(listens["max_score"] == 10);
+    const auto& eof = json["tests"][1];
+    CHECK(eof["status"] == "failed");
+    CHECK(eof["score"] == 0);
+    CHECK(eof["max_score"] == 20);
+    const std::string story = eof["output"];
+    CHECK(story.find("within 2 s of the client's EOF") != std::string::npos);
+    CHECK(story.find("hint: Step 3: Read until EOF") != std::string::npos);
+    CHECK(story.find("read: Connection reset by peer") != std::string::npos);
+    CHECK(json["tests"][2]["status"] == "failed");  // skipped, yet graded: 0 of 20
+    const auto& shown = json["tests"][3];           // expected to fail at this stage
+    CHECK(shown["max_score"] == 0);
+    CHECK(shown["status"] == "passed");
+    CHECK(shown["name"].get<std::string>().find("not graded at this stage") != std::string::npos);
+    CHECK(json["tests"][4]["status"] == "failed");  // error
+}
+
+namespace {
+
+pugi::xml_document parse_xml(const std::string& text) {
+    pugi::xml_document document;
+    pugi::xml_parse_result parsed = document.load_string(text.c_str());
+    INFO(text);
+    REQUIRE_MESSAGE(parsed, parsed.description() << " at offset " << parsed.offset);
+    return document;
+}
+
+}  // namespace
+
+TEST_CASE("report: JUnit XML parses, with a testcase per check and counts that add up") {
+    auto document = parse_xml(render_junit(sample()));
+    auto suites = document.child("testsuites");
+    REQUIRE(suites);
+    auto suite = suites.child("testsuite");
+    REQUIRE(suite);
+    CHECK(std::string(suite.attribute("name").value()) == "03-fork-per-client");
+    for (auto node : {suites, suite}) {
+        CHECK(node.attribute("tests").as_int() == 5);
+        CHECK(node.attribute("failures").as_int() == 1);
+        CHECK(node.attribute("errors").as_int() == 1);
+        CHECK(node.attribute("skipped").as_int() == 2);
+        CHECK(node.attribute("time").as_double() == doctest::Approx(0.812));
+    }
+    CHECK(std::string(suite.child("properties")
+                          .find_child_by_attribute("property", "name", "score")
+                          .attribute("value")
+                          .value()) == "10");
+
+    std::vector<pugi::xml_node> cases;
+    for (auto testcase : suite.children("testcase")) cases.push_back(testcase);
+    REQUIRE(cases.size() == 5);
+    for (auto testcase : cases) {
+        CHECK(std::string(testcase.attribute("classname").value()) ==
+              "labcheck.03-fork-per-client");
+        CHECK(testcase.attribute("time").as_double() == doctest::Approx(0.012));
+    }
+    CHECK(std::string(cases[0].attribute("name").value()) == "listens: title of listens");
+    CHECK_FALSE(cases[0].first_child());  // passed: no child
+
+    auto failure = cases[1].child("failure");
+    REQUIRE(failure);
+    CHECK(std::string(failure.attribute("message").value()) ==
+          "the server did not close the connection");
+    CHECK(std::string(failure.attribute("type").value()) == "fail");
+    CHECK(std::string(failure.text().get()).find("hint: Step 3") != std::string::npos);
+
+    CHECK(cases[2].child("skipped"));
+    auto shown = cases[3].child("skipped");
+    REQUIRE(shown);
+    CHECK(std::string(shown.attribute("message").value()).starts_with("expected to fail"));
+    CHECK(cases[4].child("error"));
+}
+
+TEST_CASE("report: JUnit XML stays well-formed whatever bytes a server's log holds") {
+    RunReport report = sample();
+    report.checks[1].log_tail = std::string("ctl \x01\x1b[0m bad \xff\xfe <&> ]]> \"q\" ok\n");
+    report.checks[1].message = std::string("reply \xc3\xa9 and \xed\xa0\x80 surrogate");
+    auto document = parse_xml(render_junit(report));
+    auto failure = document.child("testsuites")
+                       .child("testsuite")
+                       .find_child_by_attribute("testcase", "name", "eof: title of eof")
+                       .child("failure");
+    REQUIRE(failure);
+    std::string text = failure.text().get();
+    CHECK(text.find("<&> ]]> \"q\" ok") != std::string::npos);
+    CHECK(text.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD for what XML forbids
+    CHECK(text.find('\x01') == std::string::npos);
+    CHECK(std::string(failure.attribute("message").value()).find("reply \xc3\xa9") == 0);
 }
