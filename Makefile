@@ -21,7 +21,7 @@ LAB_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard labs/$(LAB_FOLDER)/server.cpp),l
 SOLUTION_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard solutions/$(LAB_FOLDER)/server.cpp),solution-$(LAB_FOLDER)))
 
 .PHONY: all deps configure harness check check-solution progress watch test sanitize list hint \
-        diagrams traces clean help
+        diagrams traces gradescope clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
 # $(1): the build folder; $(2): the targets to build (default: all of them).
@@ -52,6 +52,7 @@ help:
 	@echo "make test                 run every test (unit, corpus, labs, diagrams)"
 	@echo "make diagrams             render diagrams/*.dot and *.msc to the SVGs beside them"
 	@echo "make traces               draw the example traces in diagrams/traces (labcheck --trace)"
+	@echo "make gradescope LAB=03    the zip to upload to Gradescope as lab 03's autograder"
 	@echo "make sanitize             build the harness with ASan+UBSan in build-sanitize and run its tests"
 
 # The install script is idempotent and quick when nothing is missing.
@@ -128,6 +129,11 @@ traces: all
 	@bash diagrams/render.sh $(TRACES)/wait-once-tree.dot $(TRACES)/wait-once-tree.svg
 	@$(LABCHECK) check 03 --server $(BUILD)/harness/corpus/parent-keeps-fd --only eof \
 	  --trace $(TRACES)/parent-keeps-fd-eof.svg >/dev/null || test -s $(TRACES)/parent-keeps-fd-eof.svg
+
+# The zip an instructor uploads to Gradescope for one lab (harness/gradescope/README.md).
+gradescope:
+	$(call need_lab,gradescope)
+	@bash harness/gradescope/make_zip.sh $(LAB) $(BUILD)/gradescope-lab$(LAB).zip
 
 clean:
 	rm -rf $(BUILD) build-sanitize
