@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   doctest-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
-  libpugixml-dev
+  libpugixml-dev libarchive-dev
   iproute2 procps psmisc netcat-openbsd time
   graphviz mscgen fonts-liberation2  # the diagrams and labcheck --trace (Liberation Sans: Helvetica's metrics)
 )

@@ -7,6 +7,7 @@
 
 #include "check_command.hpp"
 #include "checks/check.hpp"
+#include "grade/grade_command.hpp"
 #include "interrupts.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
@@ -190,6 +191,28 @@ int run_cli(int argc, char** argv) {
                               "folder (default: cmake --build BUILD --target lab-NN-name)");
     add_colour_option(watch_command, watch.colour);
 
+    GradeOptions grade;
+    auto* grade_command = app.add_subcommand(
+        "grade", "build and check a whole class's submissions, several at once, into a gradebook");
+    grade_command->footer(
+        "SUBMISSIONS holds one folder, .zip or .tar.gz per student, named after the student,\n"
+        "with the student's server.cpp at the top or in a copy of the kit's labs/ tree. Each\n"
+        "is compiled with the kit's flags and checked in a scratch folder of its own (as a\n"
+        "user of its own when run as root), under time limits. Writes OUT/grades.csv,\n"
+        "OUT/summary.md and OUT/reports/STUDENT.{md,json}. Ctrl-C stops everything it started.");
+    grade_command->add_option("lab", grade.lab, "lab: 3, 03, 03-fork-per-client or a lab folder")
+        ->required();
+    grade_command->add_option("submissions", grade.submissions, "the folder of submissions")
+        ->required();
+    grade_command->add_option("--jobs", grade.jobs, "submissions graded at once (default: cores)")
+        ->check(CLI::Range(1, 64));
+    grade_command->add_option("--out", grade.out, "the gradebook's folder (default: grades)");
+    grade_command->add_option("--spec", grade.spec,
+                              "a lab.toml of your own: its checks and points replace the lab's");
+    grade_command
+        ->add_option("--timeout", grade.timeout_s, "ceiling of one submission's checks, seconds")
+        ->check(CLI::Range(10, 3600));
+
     std::string hint_lab, hint_check;
     int hint_level = 1;
     auto* hint_command = app.add_subcommand("hint", "show a hint for a check, level by level");
@@ -212,6 +235,7 @@ int run_cli(int argc, char** argv) {
         if (app.got_subcommand("progress"))
             return run_progress(Kit::locate(common.kit), progress, std::cout);
         if (app.got_subcommand("watch")) run_watch(Kit::locate(common.kit), watch);
+        if (app.got_subcommand("grade")) return run_grade(grade, Kit::locate(common.kit));
         return run_check(check, common);
     } catch (const std::exception& error) {  // UsageError, SpecError, a server that cannot start
         std::cerr << "labcheck: " << error.what() << '\n';
