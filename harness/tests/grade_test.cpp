@@ -131,6 +131,11 @@ TEST_CASE("grade: a class of corpus servers lands in grades.csv as the corpus ex
           " --transform 's,^,../../,' server.cpp 2>/dev/null");
     put(subs / "frank/labs/04-reaping-zombies/server.cpp",
         read_text(kit / "solutions/04-reaping-zombies/server.cpp"));
+    // Hostile in their own ways: a fork bomb, a daemon, an endless child, a flood of output.
+    put(subs / "gina/server.cpp", single_file("fork-burst"));
+    put(subs / "hugo/server.cpp", single_file("daemonizing"));
+    put(subs / "ivan/server.cpp", single_file("spinning-child"));
+    put(subs / "judy/server.cpp", single_file("chatty"));
 
     fs::path out = scratch.path() / "gradebook";
     LabcheckProcess labcheck({"grade", "04", subs.string(), "--out", out.string(), "--jobs", "2"},
@@ -146,11 +151,16 @@ TEST_CASE("grade: a class of corpus servers lands in grades.csv as the corpus ex
     for (const auto& check : spec.checks)
         if (!check.expected_to_fail) max += check.points;
     auto rows = read_csv(out / "grades.csv");
-    REQUIRE(rows.size() == 7);
+    REQUIRE(rows.size() == 11);
 
     // Each corpus server: exactly the checks its expectations name earn nothing.
-    for (auto [student, server] : std::map<std::string, std::string>{
-             {"alice", "sigign"}, {"bob", "no-fork"}, {"carol", "no-reaping"}}) {
+    for (auto [student, server] : std::map<std::string, std::string>{{"alice", "sigign"},
+                                                                     {"bob", "no-fork"},
+                                                                     {"carol", "no-reaping"},
+                                                                     {"gina", "fork-burst"},
+                                                                     {"hugo", "daemonizing"},
+                                                                     {"ivan", "spinning-child"},
+                                                                     {"judy", "chatty"}}) {
         INFO(student << " (" << server << ")");
         const auto& row = rows.at(student);
         CHECK(row.at("outcome") == "graded");
@@ -180,13 +190,14 @@ TEST_CASE("grade: a class of corpus servers lands in grades.csv as the corpus ex
     CHECK(read_text(out / "reports/erin.json").find("\"outcome\": \"no server.cpp\"") !=
           std::string::npos);
 
-    // The summary counts over the 4 graded students: bob alone fails concurrent,
-    // carol alone zombie-burst.
+    // The summary counts, over the 8 graded students, who did not pass each check
+    // (failed or skipped): concurrent, bob (iterative) and gina (whose server never
+    // listened); zombie-burst, carol, ivan, bob and gina.
     std::string summary = read_text(out / "summary.md");
     INFO(summary);
-    CHECK(summary.find("7 submissions, 4 graded") != std::string::npos);
-    CHECK(summary.find("| concurrent | ") != std::string::npos);
-    CHECK(summary.find("| 1 of 4 |") != std::string::npos);
+    CHECK(summary.find("11 submissions, 8 graded") != std::string::npos);
+    CHECK(summary.find("| concurrent | 5 | 2 of 8 |") != std::string::npos);
+    CHECK(summary.find("| zombie-burst | 15 | 4 of 8 |") != std::string::npos);
     CHECK(summary.find("| mallory | bad archive:") != std::string::npos);
 
     if (geteuid() == 0) CHECK(processes_of_grader_users().empty());

@@ -119,7 +119,7 @@ std::string class_summary(const GradingSpec& spec, const std::vector<StudentResu
                       results.size(), graded, spec.max_score());
 
     md += "## What the class got wrong\n\n";
-    md += "| check | points | failed | most common failure |\n| --- | --- | --- | --- |\n";
+    md += "| check | points | did not pass | most common failure |\n| --- | --- | --- | --- |\n";
     for (const auto& [id, points] : spec.checks) {
         int failed = 0;
         std::map<std::string, int> firsts;
