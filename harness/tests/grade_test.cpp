@@ -145,6 +145,9 @@ TEST_CASE("grade: a class of corpus servers lands in grades.csv as the corpus ex
     INFO(labcheck.output());
     CHECK(WIFEXITED(*status));
     CHECK(WEXITSTATUS(*status) == 0);
+    // Not a terminal: a line per student as each is done, then where the gradebook is.
+    CHECK(labcheck.output().find("dave: 0/100 — does not compile (compile ") != std::string::npos);
+    CHECK(labcheck.output().find("grades: 11 submissions graded into") != std::string::npos);
 
     auto spec = load_lab_spec(kit / "labs/04-reaping-zombies", check_ids());
     int max = 0;
@@ -224,4 +227,36 @@ TEST_CASE("grade: a missing folder or an unknown check in --spec is refused with
     INFO(labcheck.output());
     CHECK(WEXITSTATUS(*status) == 2);
     CHECK(labcheck.output().find("mine.toml") != std::string::npos);
+}
+
+TEST_CASE("grade: --spec grades only the instructor's checks, with the instructor's points") {
+    TempDir scratch;
+    put(scratch.path() / "subs/alice/server.cpp", single_file("sigign"));
+    put(scratch.path() / "subs/bob/server.cpp", single_file("no-reaping"));
+    // Lab 04's lab.toml with two checks kept, echo worth 40 and no-zombies worth 60.
+    std::string lab = read_text(kit / "labs/04-reaping-zombies/lab.toml");
+    std::string spec = lab.substr(0, lab.find("[[check]]"));
+    for (auto [id, points] : std::map<std::string, int>{{"echo", 40}, {"no-zombies", 60}}) {
+        auto start = lab.find("[[check]]\nid = \"" + id + "\"");
+        REQUIRE(start != std::string::npos);
+        std::string block = lab.substr(start, lab.find("[[check]]", start + 1) - start);
+        auto at = block.find("points = ");
+        block.replace(at, block.find('\n', at) - at, "points = " + std::to_string(points));
+        spec += block;
+    }
+    put(scratch.path() / "mine.toml", spec);
+
+    fs::path out = scratch.path() / "out";
+    LabcheckProcess labcheck({"grade", "04", (scratch.path() / "subs").string(), "--spec",
+                              (scratch.path() / "mine.toml").string(), "--out", out.string()},
+                             {});
+    auto status = labcheck.wait_exit(Deadline::after(120s));
+    REQUIRE(status.has_value());
+    INFO(labcheck.output());
+    CHECK(WEXITSTATUS(*status) == 0);
+    std::string csv = read_text(out / "grades.csv");
+    INFO(csv);
+    CHECK(csv.starts_with("student,score,max,outcome,echo,no-zombies\r\n"));
+    CHECK(csv.find("alice,100,100,graded,40,60\r\n") != std::string::npos);
+    CHECK(csv.find("bob,40,100,graded,40,0\r\n") != std::string::npos);
 }
