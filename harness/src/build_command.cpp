@@ -13,6 +13,7 @@
 
 #include "interrupts.hpp"
 #include "os/deadline.hpp"
+#include "os/default_signals.hpp"
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
 
@@ -45,15 +46,7 @@ int open_pidfd(pid_t pid) {
     if (chdir(workdir) != 0) fail(output, "labcheck: cannot enter the kit's folder to build\n");
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
         fail(output, "labcheck: cannot close labcheck's descriptors for the build\n");
-    // labcheck blocks the interrupt signals (a thread waits for them) and may ignore
-    // SIGPIPE: the build starts with the defaults, as from a shell.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP})
-        sigaction(number, &default_action, nullptr);
+    restore_default_signals();  // the build starts as from a shell
     execl("/bin/sh", "sh", "-c", command, static_cast<char*>(nullptr));
     fail(output, "labcheck: cannot run /bin/sh for the build\n");
 }

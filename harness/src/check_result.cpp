@@ -34,7 +34,8 @@ int RunReport::max_score() const {
 
 bool RunReport::no_graded_failures() const {
     return std::none_of(checks.begin(), checks.end(), [](const CheckResult& check) {
-        return !check.expected_to_fail && (check.status == Status::fail || check.status == Status::error);
+        return !check.expected_to_fail &&
+               (check.status == Status::fail || check.status == Status::error);
     });
 }
 

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "os/default_signals.hpp"
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
 #include "procfs/children.hpp"
@@ -55,15 +56,7 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
         errno = error;
         fail(4);
     }
-    // A fresh signal state: labcheck's blocked signals or ignored SIGPIPE must
-    // not leak into the student's program.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int signal_number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP})
-        sigaction(signal_number, &default_action, nullptr);
+    restore_default_signals();
     execv(argv[0], argv);
     fail(5);
     _exit(127);  // not reached: fail() exits

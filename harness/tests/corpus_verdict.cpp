@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     // finds only this run's processes. Its folder is private too (0700), as a clone in
     // root's home would be: labcheck must stage it for the unprivileged user.
     verdict::PrivateCopy copy(fs::absolute(argv[2]),
-                     fmt::format("{}{}-{}", argv[4], argc == 6 ? argv[5] : "", getpid()));
+                              fmt::format("{}{}-{}", argv[4], argc == 6 ? argv[5] : "", getpid()));
     const fs::path& server = copy.path();
     const std::string name = argv[4];
     toml::table expectations;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "text_file.hpp"
+
 // The kit's texts point at each other and at the diagrams with relative links.
 // A link to a file that is not there is a broken promise to a student.
 
@@ -16,12 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kit = KIT_DIR;
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::vector<fs::path> texts() {
     std::vector<fs::path> found{kit / "README.md", kit / "labs" / "README.md"};

@@ -22,6 +22,7 @@
 #include "labcheck_process.hpp"
 #include "procfs/process_table.hpp"
 #include "temp_dir.hpp"
+#include "text_file.hpp"
 
 // labcheck grade on a class made of the corpus's servers (correct and broken, each
 // turned into the single server.cpp a student hands in), a non-compiling one, one
@@ -37,12 +38,6 @@ namespace {
 
 const fs::path kit = KIT_DIR;
 const fs::path corpus = kit / "harness" / "corpus";
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void put(const fs::path& path, const std::string& text) {
     fs::create_directories(path.parent_path());

@@ -15,6 +15,7 @@
 #include "checks/check.hpp"
 #include "lab_spec.hpp"
 #include "temp_dir.hpp"
+#include "text_file.hpp"
 
 // harness/gradescope/run_autograder, run as Gradescope runs it, in a scratch
 // /autograder: whatever the submission, it must leave a results.json that parses,
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kit = KIT_DIR;
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Runs run_autograder for `lab` over the submission already in root/submission, and
 // returns the results.json it wrote.

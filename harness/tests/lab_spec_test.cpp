@@ -376,9 +376,8 @@ TEST_CASE("lab_spec: each starter_fingerprint matches its starter server.cpp") {
         // (LABKIT_STRICT_STARTERS=1, set by .ci/run) holds the starters to their fingerprints.
         if (std::getenv("LABKIT_STRICT_STARTERS")) {
             CHECK_MESSAGE(*spec.starter_fingerprint == actual,
-                          starter.string()
-                              << " changed: in " << (spec.folder / "lab.toml").string()
-                              << " write\nstarter_fingerprint = \"" << actual << "\"");
+                          starter.string() << " changed: in " << (spec.folder / "lab.toml").string()
+                                           << " write\nstarter_fingerprint = \"" << actual << "\"");
         } else if (*spec.starter_fingerprint != actual) {
             MESSAGE(starter.string() << " is no longer the starter (your work, presumably)");
         }

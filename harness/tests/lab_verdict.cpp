@@ -31,7 +31,9 @@ namespace {
 
 constexpr int kSkipped = 77;  // ctest's SKIP_RETURN_CODE for these tests
 
-bool is_graded(const nlohmann::json& check) { return !check["expected_to_fail"].get<bool>(); }
+bool is_graded(const nlohmann::json& check) {
+    return !check["expected_to_fail"].get<bool>();
+}
 
 }  // namespace
 
@@ -101,9 +103,10 @@ int main(int argc, char** argv) {
     if (mode == "starter") {
         std::string hint = first_failure ? std::string((*first_failure)["hint"]) : "";
         if (hint.find("Step ") == std::string::npos) {
-            std::cout << fmt::format("XX the first failure's hint names no step of the lab text: "
-                                     "\"{}\"\n",
-                                     hint);
+            std::cout << fmt::format(
+                "XX the first failure's hint names no step of the lab text: "
+                "\"{}\"\n",
+                hint);
             ++wrong;
         } else {
             std::cout << fmt::format("first failure: {} -> {}\n",

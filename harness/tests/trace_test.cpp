@@ -17,6 +17,7 @@
 #include "procfs/children.hpp"
 #include "procfs/process_table.hpp"
 #include "temp_dir.hpp"
+#include "text_file.hpp"
 #include "trace/trace.hpp"
 #include "trace/trace_chart.hpp"
 #include "trace/trace_tree.hpp"
@@ -63,12 +64,6 @@ const TraceEvent& only(const Trace& trace, Kind kind) {
     REQUIRE(count == 1);
     return *std::find_if(trace.events.begin(), trace.events.end(),
                          [&](const TraceEvent& event) { return event.kind == kind; });
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot open " << path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Every match of `pattern`'s first group in `text`.

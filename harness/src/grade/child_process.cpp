@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "os/default_signals.hpp"
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
 
@@ -27,15 +28,7 @@ constexpr Millis kGraceAfterTerm{5000};
     if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
     if (chdir(workdir) != 0) _exit(126);
-    // The grader blocks the interrupt signals for its own thread: the child starts with
-    // the defaults, as from a shell.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int number : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP})
-        sigaction(number, &default_action, nullptr);
+    restore_default_signals();
     if (sandbox && enter_sandbox(*sandbox) != 0) _exit(126);
     execv(argv[0], argv);
     _exit(127);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "os/text_file.hpp"
+
 namespace labcheck {
 namespace fs = std::filesystem;
 
@@ -44,13 +46,6 @@ std::string cell(const std::string& text) {
     std::string out;
     for (char c : first_line(text)) out += c == '|' ? std::string("\\|") : std::string(1, c);
     return out;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
 }  // namespace
@@ -164,13 +159,13 @@ std::string class_summary(const GradingSpec& spec, const std::vector<StudentResu
 void write_gradebook(const fs::path& folder, const GradingSpec& spec,
                      const std::vector<StudentResult>& results) {
     fs::create_directories(folder / "reports");
-    write_text(folder / "grades.csv", grades_csv(spec, results));
-    write_text(folder / "summary.md", class_summary(spec, results));
+    write_text_file(folder / "grades.csv", grades_csv(spec, results));
+    write_text_file(folder / "summary.md", class_summary(spec, results));
     for (const auto& result : results) {
         std::string name = file_name_of(result.student);
-        write_text(folder / "reports" / (name + ".md"), student_markdown(spec, result));
+        write_text_file(folder / "reports" / (name + ".md"), student_markdown(spec, result));
         if (!result.report_json.empty()) {
-            write_text(folder / "reports" / (name + ".json"), result.report_json);
+            write_text_file(folder / "reports" / (name + ".json"), result.report_json);
             continue;
         }
         // Not graded: the same shape as labcheck's report, with no check, and why.
@@ -181,8 +176,8 @@ void write_gradebook(const fs::path& folder, const GradingSpec& spec,
                                        {"outcome", result.outcome},
                                        {"reason", result.reason},
                                        {"checks", nlohmann::ordered_json::array()}};
-        write_text(folder / "reports" / (name + ".json"),
-                   json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+        write_text_file(folder / "reports" / (name + ".json"),
+                        json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     }
 }
 

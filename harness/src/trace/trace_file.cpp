@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "build_command.hpp"
+#include "os/text_file.hpp"
 #include "trace/trace_chart.hpp"
 #include "trace/trace_tree.hpp"
 
@@ -15,13 +16,6 @@ namespace fs = std::filesystem;
 std::string first_line(const std::string& text) {
     auto end = text.find('\n');
     return end == std::string::npos ? text : text.substr(0, end);
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
 }  // namespace
@@ -51,7 +45,7 @@ void write_trace(const Trace& trace, const std::string& title, const fs::path& p
     bool tree = path.extension() == ".dot";
     fs::path source = path;
     source += tree ? ".labcheck-source.dot" : ".labcheck-source.msc";
-    write_text(source, tree ? trace_tree(trace, title) : trace_chart(trace, title));
+    write_text_file(source, tree ? trace_tree(trace, title) : trace_chart(trace, title));
     std::string command =
         path.extension() != ".svg"
             ? fmt::format("bash {} --expand {} > {}", shell_quote(render.string()),
