@@ -20,6 +20,7 @@ namespace {
 // The group KillGroupOnInterrupt registered; 0 when none. Atomic: the signal
 // thread reads it while the main thread sets and clears it.
 std::atomic<pid_t> group_to_kill{0};
+std::atomic<bool> interrupted{false};
 
 sigset_t interrupt_signals() {
     sigset_t set;
@@ -39,6 +40,7 @@ void silence_output() {
 }
 
 [[noreturn]] void kill_everything_and_exit(int number) {
+    interrupted.store(true);
     silence_output();
     if (pid_t group = group_to_kill.load(); group > 0) ::kill(-group, SIGKILL);
     kill_every_descendant();
@@ -46,6 +48,10 @@ void silence_output() {
 }
 
 }  // namespace
+
+bool interrupt_in_progress() {
+    return interrupted.load();
+}
 
 void kill_every_descendant() {
     // Killed processes cannot fork, so each pass leaves fewer; done when every one

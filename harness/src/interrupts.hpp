@@ -14,6 +14,10 @@ namespace labcheck {
 // Calls after the first do nothing, so each command may make sure of it.
 void stop_servers_on_interrupt();
 
+// True once an interrupt has arrived: labcheck is being ended by the signal thread,
+// which exits with 128 + the signal's number when everything it started is gone.
+bool interrupt_in_progress();
+
 // Kills every process labcheck started (its descendants, which include orphans
 // when it is a subreaper) and reaps them. What an interrupt does before exiting;
 // also how `watch` makes sure nothing of a build outlives it.
