@@ -449,10 +449,15 @@ TEST_CASE("trace: Ctrl-C during a traced check still stops every server and exit
     LabcheckProcess labcheck({"check", "04", "--trace", (scratch.path() / "t.svg").string(),
                               "--port", "1", "--", "/bin/sleep", "300"},
                              {});
+    // Until the server itself runs: earlier, labcheck's descendants are only its
+    // short-lived helpers (the check that the server user can run the binary).
     std::vector<pid_t> server;
     REQUIRE(poll_until(Deadline::after(20s), [&] {
         server = procfs::descendant_pids(labcheck.pid());
-        return !server.empty();
+        return std::any_of(server.begin(), server.end(), [](pid_t pid) {
+            auto process = procfs::read_process(pid);
+            return process && process->comm == "sleep";
+        });
     }));
     REQUIRE(kill(labcheck.pid(), SIGINT) == 0);
     auto status = labcheck.wait_exit(Deadline::after(20s));
