@@ -98,6 +98,8 @@ class Grader {
         std::optional<RunAs> user = user_of(slot);
         if (user && chown(scratch.c_str(), user->uid, user->gid) != 0)
             throw_errno("chown " + scratch.string());
+        // Its own user alone may enter: another student's server cannot read this one.
+        fs::permissions(scratch, fs::perms::owner_all, fs::perm_options::replace);
 
         fs::path root = submission.entry;
         if (submission.archive) {
