@@ -65,8 +65,11 @@ void judge(const RunReport& report, Lab& lab) {
                                  skipped ? fmt::format(", {} skipped", skipped) : "");
     } else {
         lab.state = State::failing;
-        lab.detail = fmt::format("failing {} of {} graded checks: {}", failed.size(), graded,
-                                 fmt::join(failed, ", "));
+        // A check skipped because an earlier one failed (a server that never listens)
+        // is neither passed nor failed: say it did not run.
+        lab.detail = fmt::format("failing {} of {} graded checks: {}{}", failed.size(), graded,
+                                 fmt::join(failed, ", "),
+                                 skipped ? fmt::format(" ({} not run)", skipped) : "");
     }
 }
 

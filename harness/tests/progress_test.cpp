@@ -73,7 +73,7 @@ TEST_CASE("progress: one line per lab in each state, then the next step, exit 0"
           std::vector<std::string>{
               "01  Title 1  passing (2 of 2 graded checks)",
               // listens failed; echo, which needs a listening server, was skipped.
-              "02  Title 2  failing 1 of 2 graded checks: listens",
+              "02  Title 2  failing 1 of 2 graded checks: listens (1 not run)",
               "03  Title 3  not built: `make progress` rebuilds it",
               "04  Title 4  not started",
               "05  Title 5  no server.cpp yet",
