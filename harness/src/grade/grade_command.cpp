@@ -21,6 +21,7 @@
 #include "grade/submissions.hpp"
 #include "interrupts.hpp"
 #include "os/errors.hpp"
+#include "sandbox.hpp"
 #include "server_process.hpp"
 #include "terminal.hpp"
 
@@ -200,27 +201,6 @@ class Grader {
     fs::path work_;
 };
 
-// A scratch folder for the class, under /tmp, that the graders' users may enter.
-class WorkFolder {
-  public:
-    WorkFolder() {
-        std::string pattern = (fs::temp_directory_path() / "labcheck-grade-XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw_errno("mkdtemp");
-        path_ = pattern;
-        ::chmod(path_.c_str(), 0711);
-    }
-    WorkFolder(const WorkFolder&) = delete;
-    WorkFolder& operator=(const WorkFolder&) = delete;
-    ~WorkFolder() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
 double seconds(Millis duration) {
     return static_cast<double>(duration.count()) / 1000.0;
 }
@@ -284,7 +264,7 @@ int run_grade(const GradeOptions& options, const Kit& kit) {
 
     become_subreaper();
     stop_servers_on_interrupt();
-    WorkFolder work;
+    StagingArea work;  // under /tmp; the graders' users may enter it, not list it
     Grader grader(options, kit, lab, spec, work.path());
     int jobs =
         options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
