@@ -11,24 +11,17 @@
 #include "check_result.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
+#include "server_target.hpp"
 
 namespace labcheck {
 
-struct CheckOptions {
-    std::string lab;  // 3, 03, 03-fork-per-client or a lab folder
-    std::string server;
-    bool solution = false;
-    int port = 0;
-    std::string attach;
+struct CheckOptions : TargetOptions {
     std::string only;
     std::string format = "text";
-    std::string user = "nobody";
-    int max_procs = 128;
     int timeout_s = 120;
     std::string log_dir;
     std::string colour = "auto";
     std::string trace;  // --trace FILE.svg or FILE.msc: draw what the server did
-    std::vector<std::string> command;
 };
 
 // The spec of the lab `lab` names. Throws UsageError (no such lab) or SpecError.

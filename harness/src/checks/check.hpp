@@ -55,5 +55,10 @@ std::vector<CheckDefinition> data_checks();
 std::vector<CheckDefinition> concurrency_checks();
 std::vector<CheckDefinition> reaping_checks();
 std::vector<CheckDefinition> robustness_checks();
+// Beyond the fork (labs 06-10): designs other than a process per client.
+std::vector<CheckDefinition> tcp_state_checks();  // lab 06: each state provoked on purpose
+std::vector<CheckDefinition> thread_checks();     // lab 07
+std::vector<CheckDefinition> fairness_checks();   // lab 08: one client cannot starve the rest
+std::vector<CheckDefinition> pool_checks();       // lab 09: a pre-forked pool
 
 }  // namespace labcheck

@@ -12,7 +12,8 @@ std::span<const CheckDefinition> all_checks() {
     // In the order of the design's table, which is also the order students meet them.
     static const std::vector<CheckDefinition> checks = [] {
         std::vector<CheckDefinition> all;
-        for (auto family : {data_checks, concurrency_checks, reaping_checks, robustness_checks})
+        for (auto family : {data_checks, concurrency_checks, reaping_checks, robustness_checks,
+                            tcp_state_checks, thread_checks, fairness_checks, pool_checks})
             for (auto& check : family()) all.push_back(std::move(check));
         return all;
     }();
