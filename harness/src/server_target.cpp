@@ -108,8 +108,7 @@ LiveServer LiveServer::start(const TargetOptions& options, const Kit& kit, Proto
         return live;
     }
     std::vector<std::string> command = server_command(options, kit, spec ? &*spec : nullptr);
-    for (const auto& argument : command)
-        live.label_ += (live.label_.empty() ? "" : " ") + argument;
+    for (const auto& argument : command) live.label_ += (live.label_.empty() ? "" : " ") + argument;
     if (std::string root = kit.root.string() + "/"; live.label_.starts_with(root))
         live.label_.erase(0, root.size());
 
