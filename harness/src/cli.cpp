@@ -11,6 +11,7 @@
 #include "interrupts.hpp"
 #include "lab_catalog.hpp"
 #include "lab_spec.hpp"
+#include "observe/observe_command.hpp"
 #include "progress.hpp"
 #include "report/report.hpp"
 #include "terminal.hpp"
@@ -213,6 +214,43 @@ int run_cli(int argc, char** argv) {
         ->add_option("--timeout", grade.timeout_s, "ceiling of one submission's checks, seconds")
         ->check(CLI::Range(10, 3600));
 
+    ObserveOptions observe;
+    auto* observe_command = app.add_subcommand(
+        "observe", "watch a server live: its processes, its sockets by TCP state, its zombies");
+    observe_command->footer(
+        "Shows the server's processes as a tree (pid, state with zombies marked, age, the\n"
+        "client each one serves), its sockets on the port grouped by TCP state (who holds\n"
+        "each, the time a TIME-WAIT has left), counters since observe began (accepted,\n"
+        "active, exited, reaped, zombies now) and TCP's state diagram, lit where the\n"
+        "sockets are. On a terminal it redraws every --interval ms until q or Ctrl-C, which\n"
+        "give the terminal back and stop every process observe started (exit status 0\n"
+        "after q, 130 after Ctrl-C). When stdout is not a terminal, or with --format json,\n"
+        "it prints a plain snapshot at each refresh instead (text separated by a line of\n"
+        "dashes, JSON one object a line) until Ctrl-C; --once prints one and exits 0.\n"
+        "Exit status 2: no server named, or it cannot be started.");
+    observe_command->add_option(
+        "lab", observe.lab, "lab: 3, 03, 03-fork-per-client or a lab folder (its built server)");
+    observe_command->add_option("--server", observe.server, "the server binary to start");
+    observe_command->add_flag("--solution", observe.solution, "the lab's reference solution");
+    observe_command
+        ->add_option("--port", observe.port,
+                     "the port the server always listens on (a hard-coded port)")
+        ->check(CLI::Range(1, 65535));
+    observe_command->add_option("--attach", observe.attach,
+                                "watch a server already running at HOST:PORT (left running)");
+    observe_command->add_option("--user", observe.user,
+                                "as root: the user the server runs as (name or uid)");
+    observe_command->add_flag("--once", observe.once, "print one snapshot and exit");
+    observe_command->add_option("--format", observe.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    observe_command->add_option("--interval", observe.interval_ms, "refresh every MS (default 250)")
+        ->check(CLI::Range(20, 60000));
+    add_colour_option(observe_command, observe.colour);
+    observe_command->add_option("command", observe.command,
+                                "after --: the server command; {port} becomes the port");
+    observe_command->callback(
+        [&observe, argc, argv] { move_lab_after_dashes_to_command(observe, argc, argv); });
+
     std::string hint_lab, hint_check;
     int hint_level = 1;
     auto* hint_command = app.add_subcommand("hint", "show a hint for a check, level by level");
@@ -236,6 +274,7 @@ int run_cli(int argc, char** argv) {
             return run_progress(Kit::locate(common.kit), progress, std::cout);
         if (app.got_subcommand("watch")) run_watch(Kit::locate(common.kit), watch);
         if (app.got_subcommand("grade")) return run_grade(grade, Kit::locate(common.kit));
+        if (app.got_subcommand("observe")) return run_observe(observe, Kit::locate(common.kit));
         return run_check(check, common);
     } catch (const std::exception& error) {  // UsageError, SpecError, a server that cannot start
         std::cerr << "labcheck: " << error.what() << '\n';

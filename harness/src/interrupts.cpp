@@ -21,6 +21,8 @@ namespace {
 // thread reads it while the main thread sets and clears it.
 std::atomic<pid_t> group_to_kill{0};
 std::atomic<bool> interrupted{false};
+// What CleanupOnInterrupt registered; null when nothing.
+std::atomic<void (*)()> cleanup_first{nullptr};
 
 sigset_t interrupt_signals() {
     sigset_t set;
@@ -41,6 +43,7 @@ void silence_output() {
 
 [[noreturn]] void kill_everything_and_exit(int number) {
     interrupted.store(true);
+    if (auto cleanup = cleanup_first.load()) cleanup();  // while the terminal is still ours
     silence_output();
     if (pid_t group = group_to_kill.load(); group > 0) ::kill(-group, SIGKILL);
     kill_every_descendant();
@@ -87,6 +90,14 @@ KillGroupOnInterrupt::KillGroupOnInterrupt(pid_t group) {
 
 KillGroupOnInterrupt::~KillGroupOnInterrupt() {
     group_to_kill.store(0);
+}
+
+CleanupOnInterrupt::CleanupOnInterrupt(void (*cleanup)()) {
+    cleanup_first.store(cleanup);
+}
+
+CleanupOnInterrupt::~CleanupOnInterrupt() {
+    cleanup_first.store(nullptr);
 }
 
 }  // namespace labcheck

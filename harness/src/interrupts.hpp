@@ -34,4 +34,16 @@ class KillGroupOnInterrupt {
     ~KillGroupOnInterrupt();
 };
 
+// While one lives, an interrupt first calls `cleanup`, before it silences labcheck's
+// output and kills anything: how `observe` gives the terminal back (its settings, the
+// cursor, the main screen) on Ctrl-C. `cleanup` runs on the signal thread while the
+// main thread may still be drawing, so it must bring its own locking. One at a time.
+class CleanupOnInterrupt {
+  public:
+    explicit CleanupOnInterrupt(void (*cleanup)());
+    CleanupOnInterrupt(const CleanupOnInterrupt&) = delete;
+    CleanupOnInterrupt& operator=(const CleanupOnInterrupt&) = delete;
+    ~CleanupOnInterrupt();
+};
+
 }  // namespace labcheck

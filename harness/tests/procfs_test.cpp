@@ -343,6 +343,7 @@ TEST_CASE("procfs: parse_tcp_table skips the header and malformed rows") {
         "  12: 0100007F:04B5 00000000:0000 0A 00000000:0000000X 00:00000000 0 0 0 1",    // queues
         "  13: 0100007F:04B5 00000000:0000 0A 00000000:00000000 00:00000000 0 -1 0 1",   // uid
         "  14: 0100007F:04B5 00000000:0000 0A 00000000:00000000 00:00000000 0 0 0 12x",  // inode
+        "  15: 0100007F:04B5 00000000:0000 0A 00000000:00000000 00-00000000 0 0 0 1",    // timer
     };
     std::string text;
     for (const auto& row : bad) text += row + "\n";
@@ -355,6 +356,28 @@ TEST_CASE("procfs: parse_tcp_table skips the header and malformed rows") {
     CHECK(parse_tcp_table(good.substr(0, good.size() - 1), false).size() == 1);
     CHECK(parse_tcp_table(good, true).empty());
     CHECK(parse_tcp_table("", false).empty());
+}
+
+TEST_CASE("procfs: the timer column says which timer runs and how long until it fires") {
+    // tm->when counts clock ticks of USER_HZ (sysconf(_SC_CLK_TCK)), whatever the kernel's HZ.
+    const long per_second = sysconf(_SC_CLK_TCK);
+    const auto time_wait = parse_tcp_timer("03:0000173A");
+    REQUIRE(time_wait);
+    CHECK(time_wait->first == TcpTimer::time_wait);
+    CHECK(time_wait->second.count() == 0x173A * 1000 / per_second);
+    CHECK(parse_tcp_timer("00:00000000") ==
+          std::pair{TcpTimer::none, std::chrono::milliseconds(0)});
+    CHECK(parse_tcp_timer("02:00000064")->first == TcpTimer::keepalive);
+    CHECK(parse_tcp_timer("09:00000064")->first == TcpTimer::none);  // a code we do not know
+    CHECK_FALSE(parse_tcp_timer("0300000064"));
+    CHECK_FALSE(parse_tcp_timer("03:0000006Z"));
+
+    // The captured TIME-WAIT row; the listener has no timer running.
+    const auto sockets = parse_tcp_table(read_text(fixture_proc / "net" / "tcp"), false);
+    REQUIRE(sockets.size() == 6);
+    CHECK(sockets[0].timer == TcpTimer::none);
+    CHECK(sockets[4].timer == TcpTimer::time_wait);
+    CHECK(sockets[4].timer_left.count() == 0x175C * 1000 / per_second);  // 59.8 s at 100 Hz
 }
 
 TEST_CASE("procfs: read_tcp_sockets reads tcp and tcp6, and tcp alone without IPv6") {

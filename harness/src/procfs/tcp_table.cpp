@@ -93,9 +93,10 @@ std::optional<TcpSocket> parse_row(std::string_view line, bool ipv6) {
     if (!local || !remote || !state || !queues) return std::nullopt;
     const auto tx = parse_hex<unsigned long>(queues->first);
     const auto rx = parse_hex<unsigned long>(queues->second);
+    const auto timer = parse_tcp_timer(field[5]);
     const auto uid = parse_number<uid_t>(field[7]);
     const auto inode = parse_number<ino_t>(field[9]);
-    if (!tx || !rx || !uid || !inode) return std::nullopt;
+    if (!tx || !rx || !timer || !uid || !inode) return std::nullopt;
 
     return TcpSocket{.local = std::move(*local),
                      .remote = std::move(*remote),
@@ -104,7 +105,9 @@ std::optional<TcpSocket> parse_row(std::string_view line, bool ipv6) {
                      .rx_queue = *rx,
                      .uid = *uid,
                      .inode = *inode,
-                     .ipv6 = ipv6};
+                     .ipv6 = ipv6,
+                     .timer = timer->first,
+                     .timer_left = timer->second};
 }
 
 void append_rows(std::string_view text, bool ipv6, std::vector<TcpSocket>& out) {
@@ -175,6 +178,19 @@ std::string_view to_string(TcpState state) {
             return "NEW-SYN-RECV";
     }
     return "UNKNOWN";  // only reachable through a cast of an out-of-range number
+}
+
+std::optional<std::pair<TcpTimer, std::chrono::milliseconds>> parse_tcp_timer(
+    std::string_view field) {
+    const auto parts = split_colon(field);
+    if (!parts) return std::nullopt;
+    const auto code = parse_hex<unsigned>(parts->first);
+    const auto ticks = parse_hex<unsigned long long>(parts->second);
+    if (!code || !ticks) return std::nullopt;
+    static const unsigned long long per_second = std::max(::sysconf(_SC_CLK_TCK), 1L);
+    const auto timer = *code >= 1 && *code <= 4 ? static_cast<TcpTimer>(*code) : TcpTimer::none;
+    const auto millis = *ticks / per_second * 1000 + *ticks % per_second * 1000 / per_second;
+    return std::pair{timer, std::chrono::milliseconds(millis)};
 }
 
 std::vector<TcpSocket> parse_tcp_table(std::string_view text, bool ipv6) {

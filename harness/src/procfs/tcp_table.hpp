@@ -4,11 +4,13 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace labcheck::procfs {
@@ -38,6 +40,16 @@ struct Endpoint {
     std::uint16_t port = 0;
 };
 
+// The kernel timer pending on a socket: the "tr" column (what `ss -o` shows as
+// timer:(on|keepalive|timewait|persist,...)).
+enum class TcpTimer {
+    none = 0,
+    retransmit = 1,
+    keepalive = 2,
+    time_wait = 3,  // the 2*MSL wait: the row goes when it fires
+    zero_window_probe = 4,
+};
+
 struct TcpSocket {
     Endpoint local;
     Endpoint remote;
@@ -47,7 +59,17 @@ struct TcpSocket {
     uid_t uid = 0;
     ino_t inode = 0;  // 0 for sockets no process holds (TIME-WAIT, orphans)
     bool ipv6 = false;
+    TcpTimer timer = TcpTimer::none;
+    std::chrono::milliseconds timer_left{0};  // until `timer` fires ("tm->when")
 };
+
+// "tr:tm->when" ("03:0000173A") -> the timer and the time until it fires. The kernel
+// prints tm->when with jiffies_delta_to_clock_t (net/ipv4/tcp_ipv4.c): clock ticks of
+// USER_HZ, not of its own HZ, which is what sysconf(_SC_CLK_TCK) returns (netstat -o
+// divides by it too; 0x173A = 5946 ticks = 59.46 s at 100 per second, where `ss -o`
+// says timewait,59sec). A code we do not know reads as TcpTimer::none.
+std::optional<std::pair<TcpTimer, std::chrono::milliseconds>> parse_tcp_timer(
+    std::string_view field);
 
 // Parses the whole text of /proc/net/tcp (ipv6 = false) or /proc/net/tcp6
 // (ipv6 = true), header line included. Malformed rows are skipped.
