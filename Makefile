@@ -57,6 +57,7 @@ help:
 	@echo "make diagrams             render diagrams/*.dot and *.msc to the SVGs beside them"
 	@echo "make traces               draw the example traces in diagrams/traces (labcheck --trace)"
 	@echo "make gradescope LAB=03    the zip to upload to Gradescope as lab 03's autograder"
+	@echo "make compare              lab 10: every server design measured here; a table and a plot in build/compare"
 	@echo "make sanitize             build the harness with ASan+UBSan in build-sanitize and run its tests"
 
 # The install script is idempotent and quick when nothing is missing.
@@ -138,6 +139,20 @@ traces: all
 gradescope:
 	$(call need_lab,gradescope)
 	@bash harness/gradescope/make_zip.sh $(LAB) $(BUILD)/gradescope-lab$(LAB).zip
+
+# Lab 10: every server design of the kit measured on this machine, side by side
+# (harness/bench/compare.sh; its header lists the COMPARE_* settings). The solutions it
+# runs are built first; your lab 10 server is measured too when it compiles.
+.PHONY: compare
+COMPARE_OUT ?= $(BUILD)/compare
+COMPARE_SOLUTIONS = $(foreach lab,01 05 07 08 09 10,$(patsubst solutions/%/server.cpp,solution-%,$(wildcard solutions/$(lab)-*/server.cpp)))
+compare: harness
+	$(if $(shell command -v gnuplot),,$(error compare draws its plot with gnuplot, which is missing: run scripts/install-deps.sh))
+	$(call build_quietly,$(BUILD),$(COMPARE_SOLUTIONS) corpus-one-byte-at-a-time)
+	@cmake --build $(BUILD) --target $(patsubst labs/%/server.cpp,lab-%,$(wildcard labs/10-*/server.cpp)) \
+	  >$(BUILD)/build-compare-yours.log 2>&1 || \
+	  echo "make: your lab 10 server does not compile (make check LAB=10 shows why): it is left out"
+	@COMPARE_OUT=$(COMPARE_OUT) bash harness/bench/compare.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-sanitize

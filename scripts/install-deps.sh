@@ -11,6 +11,7 @@ packages=(
   libpugixml-dev libarchive-dev
   iproute2 procps psmisc netcat-openbsd time
   graphviz mscgen fonts-liberation2  # the diagrams and labcheck --trace (Liberation Sans: Helvetica's metrics)
+  socat gnuplot-nox  # lab 10: socat's fork server for harness/bench/ratios.sh, gnuplot for make compare's plot
 )
 quiet=0
 for argument in "$@"; do

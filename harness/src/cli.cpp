@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/bench_command.hpp"
 #include "check_command.hpp"
 #include "checks/check.hpp"
 #include "grade/grade_command.hpp"
@@ -251,6 +252,62 @@ int run_cli(int argc, char** argv) {
     observe_command->callback(
         [&observe, argc, argv] { move_lab_after_dashes_to_command(observe, argc, argv); });
 
+    BenchOptions bench;
+    auto* bench_command = app.add_subcommand(
+        "bench", "drive a load against a server and verify every byte that comes back");
+    bench_command->footer(
+        "Modes: conn (each client loops: connect, a 64-byte round trip, close), stream (each\n"
+        "connection sends --mib MiB while reading the reply, then half-closes), hold (open\n"
+        "--hold connections, keep them all open, then a round trip on each). Prints\n"
+        "connections/s and MB/s (reply bytes verified per second / 1e6; in conn mode over\n"
+        "the round trips completed within --seconds), latency p50/p99/max (a round trip:\n"
+        "from connect() in conn, from the first byte sent in hold; a whole connection in\n"
+        "stream) and the errors, the first few with the offset of a wrong byte.\n"
+        "Servers labcheck starts may open 1024 descriptors each. Exit status: 0 every byte\n"
+        "verified and no error; 1 a connection failed or a byte was wrong; 2 bad options, no\n"
+        "server, or it never listens.");
+    bench_command->add_option("lab", bench.lab,
+                              "lab: 3, 03, 03-fork-per-client or a lab folder (its built server)");
+    bench_command->add_option("--server", bench.server, "the server binary to start");
+    bench_command->add_flag("--solution", bench.solution, "the lab's reference solution");
+    bench_command->add_option("--attach", bench.attach, "a server already running at HOST:PORT");
+    bench_command->add_option("--mode", bench.mode, "conn (default), stream or hold")
+        ->check(CLI::IsMember({"conn", "stream", "hold"}));
+    bench_command->add_option("--clients", bench.clients, "conn: concurrent clients (default 8)")
+        ->check(CLI::Range(1, 100000));
+    bench_command->add_option("--seconds", bench.seconds, "conn: how long, e.g. 0.5 (default 3)")
+        ->check(CLI::Range(0.001, 3600.0));
+    bench_command->add_option("--mib", bench.mib, "stream: MiB each connection sends (default 16)")
+        ->check(CLI::Range(1, 1 << 20));
+    bench_command
+        ->add_option("--connections", bench.connections, "stream: parallel connections (default 1)")
+        ->check(CLI::Range(1, 100000));
+    bench_command->add_option("--hold", bench.hold, "hold: connections open at once (default 1000)")
+        ->check(CLI::Range(1, 1000000));
+    bench_command
+        ->add_option("--protocol", bench.protocol,
+                     "plain or swapcase (default: the lab's; swapcase when no lab is named)")
+        ->check(CLI::IsMember({"plain", "swapcase"}));
+    bench_command->add_option("--threads", bench.threads, "generator threads (default: cores)")
+        ->check(CLI::Range(1, 256));
+    bench_command->add_flag("--ceiling", bench.ceiling,
+                            "also run the load against the kit's fastest server, for comparison");
+    bench_command->add_option("--format", bench.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    bench_command
+        ->add_option("--port", bench.port, "the port the server always listens on (hard-coded)")
+        ->check(CLI::Range(1, 65535));
+    bench_command->add_option("--user", bench.user,
+                              "as root: the user the server runs as (name or uid)");
+    bench_command
+        ->add_option("--timeout", bench.timeout_s,
+                     "a connection that makes no progress this many seconds fails (default 30)")
+        ->check(CLI::Range(1, 3600));
+    bench_command->add_option("command", bench.command,
+                              "after --: the server command; {port} becomes the port");
+    bench_command->callback(
+        [&bench, argc, argv] { move_lab_after_dashes_to_command(bench, argc, argv); });
+
     std::string hint_lab, hint_check;
     int hint_level = 1;
     auto* hint_command = app.add_subcommand("hint", "show a hint for a check, level by level");
@@ -275,6 +332,7 @@ int run_cli(int argc, char** argv) {
         if (app.got_subcommand("watch")) run_watch(Kit::locate(common.kit), watch);
         if (app.got_subcommand("grade")) return run_grade(grade, Kit::locate(common.kit));
         if (app.got_subcommand("observe")) return run_observe(observe, Kit::locate(common.kit));
+        if (app.got_subcommand("bench")) return run_bench(bench, Kit::locate(common.kit));
         return run_check(check, common);
     } catch (const std::exception& error) {  // UsageError, SpecError, a server that cannot start
         std::cerr << "labcheck: " << error.what() << '\n';
