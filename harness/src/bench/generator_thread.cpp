@@ -109,7 +109,7 @@ void GeneratorThread::loop() {
         for (int i = 0; i < ready; ++i) {
             const epoll_event& event = events_[static_cast<std::size_t>(i)];
             if (event.data.u64 == kGoMarker) {
-                on_go(Clock::now());
+                on_go();
                 continue;
             }
             Connection& c = connections_[static_cast<std::uint32_t>(event.data.u64)];
@@ -235,14 +235,14 @@ void GeneratorThread::receive(Connection& c, Clock::time_point now) {
             // conn and hold close (or keep) the connection as soon as the reply is whole;
             // a stream waits for the server's close.
             if (c.reply.complete() && plan_.mode != Mode::stream) {
-                completed(c, now);
+                completed(c);
                 return;
             }
             continue;
         }
         if (got == 0) {
             if (c.reply.complete())
-                completed(c, now);
+                completed(c);
             else
                 fail(c, c.reply.closed_early(), now);
             return;
@@ -257,7 +257,10 @@ void GeneratorThread::receive(Connection& c, Clock::time_point now) {
     }
 }
 
-void GeneratorThread::completed(Connection& c, Clock::time_point now) {
+void GeneratorThread::completed(Connection& c) {
+    // Now, not when the event was picked up: a reply can come back within the event that
+    // sent its request (in hold mode, within the loop that sends them all).
+    const Clock::time_point now = Clock::now();
     bump(counters_.round_trips);
     if (now <= run_.load_end) ++in_window_;
     latency_.record(now - c.started);
@@ -304,12 +307,13 @@ void GeneratorThread::settle() {
     }
 }
 
-void GeneratorThread::on_go(Clock::time_point now) {
+void GeneratorThread::on_go() {
     // Seen once per thread; the eventfd stays readable for the other threads.
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, run_.go.get(), nullptr);
     for (auto& c : connections_) {
         if (c.phase != Phase::waiting) continue;
-        begin_exchange(c, kRoundTripBytes, now);  // timed from the first byte sent
+        const Clock::time_point now = Clock::now();
+        begin_exchange(c, kRoundTripBytes, now);  // timed from its first byte sent
         c.last_progress = now;
         pump(c, now);
     }

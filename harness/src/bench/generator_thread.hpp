@@ -92,11 +92,11 @@ class GeneratorThread {
     void pump(Connection& c, Clock::time_point now);
     bool send_some(Connection& c, Clock::time_point now);
     void receive(Connection& c, Clock::time_point now);
-    void completed(Connection& c, Clock::time_point now);
+    void completed(Connection& c);
     void fail(Connection& c, const std::string& message, Clock::time_point now);
     void next_or_end(Connection& c, Clock::time_point now);
     void settle();
-    void on_go(Clock::time_point now);
+    void on_go();
     void sweep_stalled(Clock::time_point now);
     static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
         counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
