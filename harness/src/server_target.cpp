@@ -89,6 +89,14 @@ std::vector<std::string> server_command(const TargetOptions& options, const Kit&
     return {fs::absolute(binary).string(), options.port ? std::to_string(options.port) : "{port}"};
 }
 
+void move_lab_after_dashes_to_command(TargetOptions& options, int argc, char** argv) {
+    if (options.lab.empty()) return;
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i)
+        if (argv[i] == options.lab) return;  // before "--": a lab indeed
+    options.command.insert(options.command.begin(), options.lab);
+    options.lab.clear();
+}
+
 LiveServer LiveServer::start(const TargetOptions& options, const Kit& kit, Protocol fallback) {
     LiveServer live;
     std::optional<LabSpec> spec;
@@ -131,6 +139,9 @@ LiveServer LiveServer::start(const TargetOptions& options, const Kit& kit, Proto
                                              log.empty() ? "" : "; its log ends:\n", log));
     }
     live.port_ = live.started_.port;
+    for (auto at = live.label_.find("{port}"); at != std::string::npos;
+         at = live.label_.find("{port}", at))
+        live.label_.replace(at, 6, std::to_string(live.port_));
     live.view_ = ServerView::launched(live.port_);
     return live;
 }

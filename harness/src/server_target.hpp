@@ -40,6 +40,11 @@ AttachTarget parse_attach(const std::string& text);
 std::vector<std::string> server_command(const TargetOptions& options, const Kit& kit,
                                         const LabSpec* spec);
 
+// With no lab, `observe -- ./server {port}` has CLI11 put "./server" in the optional lab
+// positional (after `--` every word is positional): this moves a lab that was not
+// written before "--" in argv back to the front of the command.
+void move_lab_after_dashes_to_command(TargetOptions& options, int argc, char** argv);
+
 class LiveServer {
   public:
     // Starts (or attaches to) the server the options name and waits for it to listen.
@@ -56,7 +61,8 @@ class LiveServer {
     std::uint16_t port() const { return port_; }
     Protocol protocol() const { return protocol_; }
     const ServerView& view() const { return *view_; }
-    // The server as the user named it: "solutions/05-robust-server/server", "127.0.0.1:1205".
+    // The server as the user named it, with the port it got:
+    // "solutions/05-robust-server/server 40123", "127.0.0.1:1205 (attached)".
     const std::string& label() const { return label_; }
     bool attached() const { return !started_.process; }
     // The process labcheck started; null when attached.

@@ -203,6 +203,8 @@ TEST_CASE("procfs: parse_syscall") {
     REQUIRE(reading);
     CHECK_FALSE(reading->running);
     CHECK(reading->number == 0);
+    CHECK(reading->stack_pointer == 0x7ffd9924ba48);  // the second-to-last field
+    CHECK(running->stack_pointer == std::nullopt);
 
     for (const std::string_view bad : {"", "\n", "runn", "0x3 0x0", "12abc 0x1", "- 0x0"}) {
         CAPTURE(bad);
@@ -690,4 +692,19 @@ TEST_CASE("procfs: a blocked signal shows as pending in our own status") {
     REQUIRE(sigwait(&block, &taken) == 0);
     CHECK(taken == SIGUSR1);
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+TEST_CASE("procfs: a process's threads, status numbers and wait channel") {
+    CHECK(thread_ids(4242, fixture_proc) == std::vector<pid_t>{4242, 4250});
+    CHECK(thread_ids(4301, fixture_proc).empty());  // gone: no task directory
+
+    CHECK(read_status_number(4242, "VmSize", fixture_proc) == 10452);
+    CHECK(read_status_number(4242, "voluntary_ctxt_switches", fixture_proc) == 12);
+    CHECK(read_status_number(4242, "VmRSS", fixture_proc) == std::nullopt);   // not there
+    CHECK(read_status_number(4243, "VmSize", fixture_proc) == std::nullopt);  // no file
+    // A field is a whole name: "Vm" is not the start of "VmSize".
+    CHECK(parse_status_number("VmSize:\t 10 kB\n", "Vm") == std::nullopt);
+
+    CHECK(read_wait_channel(4242, fixture_proc) == "inet_csk_accept");
+    CHECK(read_wait_channel(4243, fixture_proc).empty());
 }

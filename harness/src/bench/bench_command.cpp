@@ -64,15 +64,6 @@ LiveServer start_server(const TargetOptions& target, const Kit& kit, Protocol fa
     }
 }
 
-// "build/.../server 40123": the label with the port it got.
-std::string label_of(const LiveServer& server) {
-    std::string label = server.label();
-    const std::string port = std::to_string(server.port());
-    for (auto at = label.find("{port}"); at != std::string::npos; at = label.find("{port}", at))
-        label.replace(at, 6, port);
-    return label;
-}
-
 // Why a server labcheck started is gone at the end of the run; empty while it runs.
 std::string how_it_ended(const LiveServer& server, int max_procs) {
     const ServerProcess* process = server.process();
@@ -105,14 +96,6 @@ bench::LoadPlan make_plan(const BenchOptions& options, Mode mode, const LiveServ
 
 }  // namespace
 
-void move_lab_after_dashes_to_command(BenchOptions& options, int argc, char** argv) {
-    if (options.lab.empty()) return;
-    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i)
-        if (argv[i] == options.lab) return;  // before "--": a lab indeed
-    options.command.insert(options.command.begin(), options.lab);
-    options.lab.clear();
-}
-
 int run_bench(const BenchOptions& options, const Kit& kit) {
     // Before any thread starts, so that Ctrl-C reaches the thread that stops the servers.
     stop_servers_on_interrupt();
@@ -137,7 +120,7 @@ int run_bench(const BenchOptions& options, const Kit& kit) {
         TargetOptions target = options;  // the server part of the options, with its cap
         target.max_procs = process_budget(options, mode, connections);
         LiveServer server = start_server(target, kit, forced.value_or(Protocol::swapcase));
-        report.server = label_of(server);
+        report.server = server.label();
         report.plan =
             make_plan(options, mode, server, forced.value_or(server.protocol()), connections);
         if (server.attached())
@@ -153,7 +136,7 @@ int run_bench(const BenchOptions& options, const Kit& kit) {
         bench::LoadPlan plan = make_plan(options, mode, server, server.protocol(), connections);
         bench::ProgressLine progress(plan);
         report.ceiling = bench::CeilingResult{
-            fastest->folder, label_of(server),
+            fastest->folder, server.label(),
             bench::run_load(plan, [&](const bench::LoadProgress& p) { progress.show(p); })};
     }
 

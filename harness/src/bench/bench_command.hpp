@@ -12,9 +12,4 @@ namespace labcheck {
 // that never listens.
 int run_bench(const BenchOptions& options, const Kit& kit);
 
-// After `--` every word is positional, so in `labcheck bench -- socat ... {port}` the
-// parser takes "socat" for the lab: a lab that was not written before `--` is the
-// command's first word.
-void move_lab_after_dashes_to_command(BenchOptions& options, int argc, char** argv);
-
 }  // namespace labcheck

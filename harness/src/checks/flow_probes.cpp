@@ -86,15 +86,6 @@ std::optional<Queues> diag_queues(const std::string& host, std::uint16_t local,
     return Queues{socket->idiag_rqueue, socket->idiag_wqueue};
 }
 
-// The number after `field` in a /proc status file ("voluntary_ctxt_switches:\t12"); 0 when
-// the file or the field is missing (a thread that has just exited).
-unsigned long long status_field(const std::filesystem::path& path, std::string_view field) {
-    std::ifstream status(path);
-    for (std::string line; std::getline(status, line);)
-        if (line.starts_with(field)) return std::strtoull(line.c_str() + field.size(), nullptr, 10);
-    return 0;
-}
-
 Flow read_flow_from_proc(std::uint16_t server_port, std::uint16_t client_port) {
     Flow flow;
     bool client_side = false, server_side = false;
@@ -141,11 +132,8 @@ std::size_t held_by_server(std::size_t sent, const Flow& flow) {
 
 bool server_asleep(const CheckContext& context) {
     for (pid_t pid : context.view.tree()) {
-        std::error_code error;
         const std::filesystem::path tasks = fmt::format("/proc/{}/task", pid);
-        for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
-             it.increment(error)) {
-            pid_t thread = std::atoi(it->path().filename().c_str());
+        for (pid_t thread : procfs::thread_ids(pid)) {
             auto info = procfs::read_process(thread, tasks);
             if (info && info->state == 'R') return false;
         }
@@ -156,11 +144,10 @@ bool server_asleep(const CheckContext& context) {
 unsigned long long server_switches(const CheckContext& context) {
     unsigned long long total = 0;
     for (pid_t pid : context.view.tree()) {
-        std::error_code error;
         const std::filesystem::path tasks = fmt::format("/proc/{}/task", pid);
-        for (std::filesystem::directory_iterator it(tasks, error), end; !error && it != end;
-             it.increment(error))
-            total += status_field(it->path() / "status", "voluntary_ctxt_switches:");
+        for (pid_t thread : procfs::thread_ids(pid))  // 0 for a thread that has just exited
+            total +=
+                procfs::read_status_number(thread, "voluntary_ctxt_switches", tasks).value_or(0);
     }
     return total;
 }
@@ -168,7 +155,7 @@ unsigned long long server_switches(const CheckContext& context) {
 std::size_t server_anon_memory(const CheckContext& context) {
     std::size_t total = 0;
     for (pid_t pid : context.view.tree())  // "RssAnon:\t  1234 kB"
-        total += status_field(fmt::format("/proc/{}/status", pid), "RssAnon:") * 1024;
+        total += procfs::read_status_number(pid, "RssAnon").value_or(0) * 1024;
     return total;
 }
 

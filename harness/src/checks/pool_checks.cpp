@@ -52,9 +52,8 @@ std::string workers_text(std::size_t count) {
 std::string describe_worker(pid_t pid) {
     auto process = procfs::read_process(pid);
     if (!process) return fmt::format("pid {} (gone)", pid);
-    std::string wchan;
-    std::ifstream(fmt::format("/proc/{}/wchan", pid)) >> wchan;
-    if (wchan.empty() || wchan == "0") return fmt::format("pid {} (state {})", pid, process->state);
+    std::string wchan = procfs::read_wait_channel(pid);
+    if (wchan.empty()) return fmt::format("pid {} (state {})", pid, process->state);
     return fmt::format("pid {} (state {}, in {})", pid, process->state, wchan);
 }
 

@@ -19,6 +19,8 @@
 #include "check_failure.hpp"
 #include "check_observer.hpp"
 #include "checks/probes.hpp"
+#include "procfs/process_table.hpp"
+#include "procfs/text.hpp"
 #include "server_process.hpp"
 
 namespace labcheck {
@@ -29,69 +31,27 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------- threads and memory in /proc
 
 std::optional<std::string> read_text(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    std::string text;
+    if (procfs::text::read_proc_file(path, text) != 0) return std::nullopt;
+    return text;
 }
 
-fs::path task_path(pid_t pid, pid_t tid) {
-    return fs::path("/proc") / std::to_string(pid) / "task" / std::to_string(tid);
+// A thread's own files are read as a process's are, with /proc/PID/task as the root.
+fs::path tasks_of(pid_t pid) {
+    return fs::path("/proc") / std::to_string(pid) / "task";
 }
 
-// The threads of `pid`, by thread id: /proc/PID/task has one entry per thread (the
-// first one's id is the pid). Empty when the process is gone.
-std::vector<pid_t> threads_of(pid_t pid) {
-    std::vector<pid_t> tids;
-    std::error_code error;
-    fs::directory_iterator entries(fs::path("/proc") / std::to_string(pid) / "task", error);
-    for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
-        try {
-            tids.push_back(static_cast<pid_t>(std::stol(entries->path().filename().string())));
-        } catch (const std::exception&) {
-        }
-    }
-    std::sort(tids.begin(), tids.end());
-    return tids;
-}
-
-// The value of a "Name:   1234 kB" line of /proc/PID/status, in bytes.
-std::optional<std::uint64_t> status_kib_field(pid_t pid, std::string_view name) {
-    auto text = read_text(fs::path("/proc") / std::to_string(pid) / "status");
-    if (!text) return std::nullopt;
-    std::istringstream lines(*text);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind(name, 0) != 0 || line.size() <= name.size() || line[name.size()] != ':')
-            continue;
-        std::istringstream fields(line.substr(name.size() + 1));
-        std::uint64_t kib = 0;
-        if (fields >> kib) return kib * 1024;
-    }
-    return std::nullopt;
-}
-
-// The process's virtual memory: every mapping, touched or not (`ps -o vsz`).
+// The process's virtual memory: every mapping, touched or not (`ps -o vsz`), in bytes.
 std::optional<std::uint64_t> virtual_size(pid_t pid) {
-    return status_kib_field(pid, "VmSize");
+    auto kib = procfs::read_status_number(pid, "VmSize");
+    return kib ? std::optional<std::uint64_t>(*kib * 1024) : std::nullopt;
 }
 
-// A thread's stack pointer while it is blocked in a system call: the second-to-last
-// field of /proc/PID/task/TID/syscall ("nr args... sp pc", or "-1 sp pc" outside a
-// call). Reading it needs the right to trace the process, which labcheck has over
-// the servers it starts.
+// A thread's stack pointer while it is blocked in a system call. Reading it needs the
+// right to trace the process, which labcheck has over the servers it starts.
 std::optional<std::uint64_t> stack_pointer(pid_t pid, pid_t tid) {
-    auto text = read_text(task_path(pid, tid) / "syscall");
-    if (!text || text->rfind("running", 0) == 0) return std::nullopt;
-    std::istringstream in(*text);
-    std::vector<std::string> fields;
-    for (std::string field; in >> field;) fields.push_back(field);
-    if (fields.size() < 3) return std::nullopt;
-    try {
-        return std::stoull(fields[fields.size() - 2], nullptr, 16);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+    auto state = procfs::read_syscall(tid, tasks_of(pid));
+    return state ? state->stack_pointer : std::nullopt;
 }
 
 struct Mapping {
@@ -207,10 +167,9 @@ std::string threads_text(std::size_t count) {
 // "thread 1234 (state S, waiting in futex_wait_queue)": what a lingering thread does.
 std::string describe_thread(pid_t pid, pid_t tid) {
     std::string state = "?";
-    if (auto stat = read_text(task_path(pid, tid) / "stat"))
-        if (auto info = procfs::parse_stat(*stat)) state = std::string(1, info->state);
-    auto wchan = read_text(task_path(pid, tid) / "wchan").value_or("");
-    if (wchan.empty() || wchan == "0") return fmt::format("thread {} (state {})", tid, state);
+    if (auto info = procfs::read_process(tid, tasks_of(pid))) state = std::string(1, info->state);
+    std::string wchan = procfs::read_wait_channel(tid, tasks_of(pid));
+    if (wchan.empty()) return fmt::format("thread {} (state {})", tid, state);
     return fmt::format("thread {} (state {}, waiting in {})", tid, state, wchan);
 }
 
@@ -239,7 +198,7 @@ std::vector<pid_t> live_threads(const CheckContext& context, pid_t server) {
             "returning from its function. exit() ends the process, every thread with it, and so "
             "do an uncaught exception and a signal such as SIGPIPE or SIGSEGV.",
             server, fate_of(context, server)));
-    return threads_of(server);
+    return procfs::thread_ids(server);
 }
 
 // Every client of `clients` half-closes, reads to EOF and closes, as one that is done.
@@ -407,9 +366,8 @@ class StoppedServer {
         }
         poll_until(Deadline::after(kSettleBudget), [&] {
             for (pid_t pid : stopped_)
-                for (pid_t tid : threads_of(pid)) {
-                    auto stat = read_text(task_path(pid, tid) / "stat");
-                    auto info = stat ? procfs::parse_stat(*stat) : std::nullopt;
+                for (pid_t tid : procfs::thread_ids(pid)) {
+                    auto info = procfs::read_process(tid, tasks_of(pid));
                     if (info && info->state != 'T' && info->state != 't' && !info->is_zombie())
                         return false;
                 }

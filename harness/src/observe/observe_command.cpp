@@ -63,25 +63,13 @@ int watch_live(const LiveServer& server, const std::function<Frame()>& look, boo
 
 }  // namespace
 
-void move_lab_after_dashes_to_command(ObserveOptions& options, int argc, char** argv) {
-    if (options.lab.empty()) return;
-    for (int i = 1; i < argc; ++i) {
-        if (argv[i] == options.lab) return;  // before "--": a lab indeed
-        if (std::string_view(argv[i]) == "--") break;
-    }
-    options.command.insert(options.command.begin(), options.lab);
-    options.lab.clear();
-}
-
 int run_observe(const ObserveOptions& options, const Kit& kit) {
     // Before the server's threads start, so that they inherit the blocked interrupts.
     stop_servers_on_interrupt();
     // A reader that goes away (`| head`) ends the watch with EPIPE, and the server with it.
     std::signal(SIGPIPE, SIG_IGN);
     LiveServer server = LiveServer::start(options, kit);
-    std::string label = server.label();
-    for (auto at = label.find("{port}"); at != std::string::npos; at = label.find("{port}"))
-        label.replace(at, 6, std::to_string(server.port()));
+    const std::string& label = server.label();
 
     observe::Observation observation;
     auto look = [&] {

@@ -18,10 +18,6 @@ struct ObserveOptions : TargetOptions {
     std::string colour = "auto";
 };
 
-// With no lab, `observe -- ./server {port}` has CLI11 put "./server" in the optional
-// lab positional: this moves a lab that came after "--" in argv back to the command.
-void move_lab_after_dashes_to_command(ObserveOptions& options, int argc, char** argv);
-
 // Returns 0 after `q` (or when the reader of its output goes); Ctrl-C ends labcheck with
 // 130 through the interrupt thread. Throws UsageError, or std::runtime_error when the
 // server cannot be started; every process it started is gone when it returns or throws.

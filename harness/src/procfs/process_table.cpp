@@ -117,12 +117,21 @@ std::optional<SyscallState> parse_syscall(std::string_view text) {
     const auto first = fields.next();
     if (!first) return std::nullopt;
     // "running": on a CPU right now, so there is no system call to report.
-    if (*first == "running") return SyscallState{.running = true, .number = -1};
+    if (*first == "running")
+        return SyscallState{.running = true, .number = -1, .stack_pointer = std::nullopt};
     // Otherwise "NR args... sp pc"; NR is -1 when blocked outside a system call (e.g. a
     // zombie, or stopped by a signal).
     const auto number = parse_number<long>(*first);
     if (!number) return std::nullopt;
-    return SyscallState{.running = false, .number = *number};
+    SyscallState state{.running = false, .number = *number, .stack_pointer = std::nullopt};
+    std::optional<std::string_view> before_last, last;
+    for (auto field = fields.next(); field; field = fields.next()) {
+        before_last = last;
+        last = field;
+    }
+    if (before_last && before_last->starts_with("0x"))
+        state.stack_pointer = parse_number<std::uint64_t>(before_last->substr(2), 16);
+    return state;
 }
 
 bool is_wait_syscall(long number) {
@@ -160,6 +169,45 @@ std::optional<std::uint64_t> read_pending_signals(pid_t pid,
     std::string contents;
     if (read_proc_file(pid_dir(pid, proc_root) / "status", contents) != 0) return std::nullopt;
     return parse_pending_signals(contents);
+}
+
+std::vector<pid_t> thread_ids(pid_t pid, const std::filesystem::path& proc_root) {
+    std::vector<pid_t> tids;
+    std::error_code error;  // a process that is gone has no threads: not an error here
+    std::filesystem::directory_iterator entries(pid_dir(pid, proc_root) / "task", error);
+    for (; !error && entries != std::filesystem::directory_iterator(); entries.increment(error))
+        if (const auto tid = parse_pid(entries->path().filename().native())) tids.push_back(*tid);
+    std::sort(tids.begin(), tids.end());
+    return tids;
+}
+
+std::optional<std::uint64_t> parse_status_number(std::string_view status_text,
+                                                 std::string_view field) {
+    for (std::size_t at = 0; at < status_text.size();) {
+        const auto end = std::min(status_text.find('\n', at), status_text.size());
+        std::string_view line = status_text.substr(at, end - at);
+        at = end + 1;
+        if (!line.starts_with(field) || line.substr(field.size(), 1) != ":") continue;
+        Fields value(line.substr(field.size() + 1));
+        const auto number = value.next();
+        return number ? parse_number<std::uint64_t>(*number) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field,
+                                                const std::filesystem::path& proc_root) {
+    std::string contents;
+    if (read_proc_file(pid_dir(pid, proc_root) / "status", contents) != 0) return std::nullopt;
+    return parse_status_number(contents, field);
+}
+
+std::string read_wait_channel(pid_t pid, const std::filesystem::path& proc_root) {
+    std::string contents;
+    if (read_proc_file(pid_dir(pid, proc_root) / "wchan", contents) != 0) return "";
+    Fields fields(contents);
+    const auto channel = fields.next();
+    return channel && *channel != "0" ? std::string(*channel) : "";
 }
 
 }  // namespace labcheck::procfs

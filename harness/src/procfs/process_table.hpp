@@ -48,6 +48,9 @@ std::vector<ProcessInfo> descendants_of(pid_t ancestor, const std::vector<Proces
 struct SyscallState {
     bool running = false;
     long number = -1;
+    // The stack pointer while blocked (the second-to-last field): which mapping of
+    // /proc/PID/maps is this thread's stack.
+    std::optional<std::uint64_t> stack_pointer;
 };
 std::optional<SyscallState> parse_syscall(std::string_view text);
 // wait4 or waitid: what wait(), waitpid() and waitid() block in.
@@ -60,5 +63,21 @@ std::optional<SyscallState> read_syscall(pid_t pid,
 std::optional<std::uint64_t> parse_pending_signals(std::string_view status_text);
 std::optional<std::uint64_t> read_pending_signals(pid_t pid,
                                                   const std::filesystem::path& proc_root = "/proc");
+
+// The threads of `pid` by thread id (/proc/PID/task; the first is `pid` itself), sorted;
+// empty when the process is gone. A thread's own files are read like a process's with
+// proc_root = /proc/PID/task: read_process(tid, that), read_syscall(tid, that), ...
+std::vector<pid_t> thread_ids(pid_t pid, const std::filesystem::path& proc_root = "/proc");
+
+// The number after "Field:" in /proc/PID/status ("VmSize:\t  1234 kB" -> 1234, in the unit
+// written there; "voluntary_ctxt_switches:\t12" -> 12). nullopt when missing or unreadable.
+std::optional<std::uint64_t> parse_status_number(std::string_view status_text,
+                                                 std::string_view field);
+std::optional<std::uint64_t> read_status_number(pid_t pid, std::string_view field,
+                                                const std::filesystem::path& proc_root = "/proc");
+
+// Where a sleeping process waits in the kernel, as `ps -o wchan` shows it
+// ("inet_csk_accept", "futex_wait_queue"); empty when it runs or the file is unreadable.
+std::string read_wait_channel(pid_t pid, const std::filesystem::path& proc_root = "/proc");
 
 }  // namespace labcheck::procfs
