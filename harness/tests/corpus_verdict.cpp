@@ -27,6 +27,7 @@
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
+#include "hand_started_server.hpp"
 #include "os/deadline.hpp"
 #include "ports.hpp"
 #include "procfs/process_table.hpp"
@@ -44,40 +45,6 @@ std::set<std::string> string_set(const toml::table& table, const char* key) {
             if (auto text = item.value<std::string>()) result.insert(*text);
     return result;
 }
-
-// A server started by hand, in its own process group; killed with its group.
-class HandStartedServer {
-  public:
-    HandStartedServer(const fs::path& server, std::uint16_t port) : port_(port) {
-        pid_ = fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            setpgid(0, 0);
-            std::string port_text = std::to_string(port);
-            execl(server.c_str(), server.c_str(), port_text.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        setpgid(pid_, pid_);
-    }
-    ~HandStartedServer() {
-        ::kill(-pid_, SIGKILL);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-    }
-    bool wait_listening() const {
-        return labcheck::poll_until(labcheck::Deadline::after(labcheck::Millis(10000)), [&] {
-            for (const auto& socket : labcheck::procfs::read_tcp_sockets())
-                if (socket.state == labcheck::procfs::TcpState::listen &&
-                    socket.local.port == port_)
-                    return true;
-            return false;
-        });
-    }
-
-  private:
-    pid_t pid_ = -1;
-    std::uint16_t port_;
-};
 
 }  // namespace
 
@@ -122,7 +89,7 @@ int main(int argc, char** argv) {
         for (const auto& [id, words] : *messages)
             if (auto text = words.value<std::string>()) must_say[std::string(id.str())] = *text;
 
-    std::unique_ptr<HandStartedServer> by_hand;
+    std::unique_ptr<labcheck::testing::HandStartedServer> by_hand;
     std::string target = fmt::format("--server '{}'", server.string());
     if (attach) {
         // Checks that start or stop the server cannot run attached.
@@ -130,14 +97,14 @@ int main(int argc, char** argv) {
             must_fail.erase(id);
             must_skip.insert(id);
         }
-        std::uint16_t port = labcheck::pick_free_port();
-        by_hand = std::make_unique<HandStartedServer>(server, port);
-        if (!by_hand->wait_listening()) {
-            std::cerr << fmt::format("{} did not listen on port {} within 10 s\n", server.string(),
-                                     port);
+        try {
+            by_hand = std::make_unique<labcheck::testing::HandStartedServer>(
+                server, labcheck::Millis(10000));
+        } catch (const std::runtime_error& error) {
+            std::cerr << error.what() << '\n';
             return 1;
         }
-        target = fmt::format("--attach 127.0.0.1:{}", port);
+        target = fmt::format("--attach 127.0.0.1:{}", by_hand->port());
     } else if (mode == "--fixed-port") {
         std::uint16_t port = labcheck::pick_free_port();
         target = fmt::format("--port {} -- '{}' {}", port, server.string(), port);

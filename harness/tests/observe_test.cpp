@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
+#include "hand_started_server.hpp"
 #include "labcheck_process.hpp"
 #include "observe/json_view.hpp"
 #include "observe/observation.hpp"
@@ -251,73 +252,7 @@ TEST_CASE("observe: durations read like 850ms, 3.2s, 2m05s") {
 
 namespace {
 
-// A server the test starts itself (then attaches to), on a free port. Stopped by pid
-// with every process of its tree when the test ends.
-class TestServer {
-  public:
-    explicit TestServer(const char* program) {
-        for (int attempt = 0; attempt < 3 && !listening_; ++attempt) {
-            stop();
-            port_ = pick_free_port();
-            std::string port = std::to_string(port_);
-            pid_ = fork();
-            REQUIRE(pid_ >= 0);
-            if (pid_ == 0) {
-                setpgid(0, 0);
-                int null = ::open("/dev/null", O_RDWR);
-                dup2(null, 0), dup2(null, 1), dup2(null, 2);
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, nullptr);
-                execl(program, program, port.c_str(), static_cast<char*>(nullptr));
-                _exit(127);
-            }
-            // Listening, or dead (another process took the port first): then again. Read
-            // from /proc, not by connecting: a connection would leave a child behind.
-            listening_ =
-                poll_until(
-                    Deadline::after(3s),
-                    [&] {
-                        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                            pid_ = -1;
-                            return true;
-                        }
-                        auto sockets = procfs::read_tcp_sockets();
-                        return std::any_of(sockets.begin(), sockets.end(), [&](const auto& socket) {
-                            return socket.state == TcpState::listen && socket.local.port == port_;
-                        });
-                    }) &&
-                pid_ > 0;
-        }
-        REQUIRE(listening_);
-    }
-    TestServer(const TestServer&) = delete;
-    TestServer& operator=(const TestServer&) = delete;
-    ~TestServer() { stop(); }
-
-    std::uint16_t port() const { return port_; }
-    pid_t pid() const { return pid_; }
-
-  private:
-    void stop() {
-        if (pid_ <= 0) return;
-        auto tree = procfs::descendant_pids(pid_);
-        ::kill(-pid_, SIGKILL);
-        ::kill(pid_, SIGKILL);
-        for (pid_t pid : tree) ::kill(pid, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        // Its children go to init, or to us when another test made us a subreaper.
-        for (pid_t pid : tree)
-            poll_until(Deadline::after(2s), [pid] {
-                return waitpid(pid, nullptr, WNOHANG) == pid || errno == ECHILD ||
-                       !procfs::read_process(pid);
-            });
-        pid_ = -1;
-    }
-    std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
-    bool listening_ = false;
-};
+using TestServer = labcheck::testing::HandStartedServer;
 
 // Connects and gets "hello" back swapped: once it has, a child serves the connection.
 Connection echoed_client(std::uint16_t port) {
