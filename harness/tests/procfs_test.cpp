@@ -708,3 +708,27 @@ TEST_CASE("procfs: a process's threads, status numbers and wait channel") {
     CHECK(read_wait_channel(4242, fixture_proc) == "inet_csk_accept");
     CHECK(read_wait_channel(4243, fixture_proc).empty());
 }
+
+TEST_CASE("procfs: read_listening_sockets reads the LISTEN rows, which the kernel lists first") {
+    const auto all = read_tcp_sockets(fixture_proc);
+    const auto listening = read_listening_sockets(fixture_proc);
+    const auto listeners = std::count_if(all.begin(), all.end(), [](const TcpSocket& socket) {
+        return socket.state == TcpState::listen;
+    });
+    REQUIRE(listeners > 0);
+    CHECK(static_cast<long>(listening.size()) == listeners);
+    for (const auto& socket : listening) CHECK(socket.state == TcpState::listen);
+
+    // A table whose listeners come after a connection: the reading stops at the first other
+    // row, as it is meant to (the kernel never writes one so).
+    TempDir root;
+    std::filesystem::create_directories(root.path() / "net");
+    write_file(root.path() / "net" / "tcp",
+               "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   "
+               "uid  timeout inode\n"
+               "   0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000  "
+               "1000        0 100 1 0000000000000000 20 4 30 10 -1\n"
+               "   1: 00000000:04B5 00000000:0000 0A 00000000:00000000 00:00000000 00000000  "
+               "1000        0 101 1 0000000000000000 100 0 0 10 0\n");
+    CHECK(read_listening_sockets(root.path()).empty());
+}

@@ -24,6 +24,7 @@
 #include "checks/probes.hpp"
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
+#include "socket_address.hpp"
 
 namespace labcheck {
 namespace {
@@ -313,33 +314,15 @@ class PendingClient {
   public:
     PendingClient(const std::string& host, std::uint16_t port) {
         sockaddr_storage address{};
-        socklen_t length = 0;
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-        if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-            v4->sin_family = AF_INET;
-            v4->sin_port = htons(port);
-            length = sizeof(sockaddr_in);
-        } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons(port);
-            length = sizeof(sockaddr_in6);
-        } else {
-            throw CheckFailure(fmt::format("{} is not a numeric IP address", host));
-        }
+        const socklen_t length = make_address(host, port, address);
+        if (length == 0) throw CheckFailure(fmt::format("{} is not a numeric IP address", host));
         fd_.reset(::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd_) throw_errno("socket");
         if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 &&
             errno != EINPROGRESS)
             throw CheckFailure(fmt::format("could not connect to {} port {}: {}", host, port,
                                            std::strerror(errno)));
-        sockaddr_storage local{};
-        socklen_t local_length = sizeof local;
-        if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&local), &local_length) != 0)
-            throw_errno("getsockname");
-        port_ =
-            ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
-                                              : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+        port_ = local_port_of(fd_.get());
     }
     PendingClient(PendingClient&&) = default;
     PendingClient& operator=(PendingClient&&) = default;
@@ -376,27 +359,11 @@ class PendingClient {
 
 // The accept queue's length: a LISTEN row's Recv-Q counts the connections whose
 // handshake is done and that wait for accept(). The longest, should there be two.
-// The kernel lists its listening sockets before its connections, so the reading stops
-// at the first row of another state: the look stays quick, and lands inside the stall,
-// even on a machine whose table holds a hundred thousand TIME-WAIT entries.
+// Only the listening rows are read, so the look lands inside the stall.
 unsigned long accept_queue(std::uint16_t port) {
     unsigned long longest = 0;
-    for (const auto& [table, ipv6] :
-         {std::pair{"/proc/net/tcp", false}, {"/proc/net/tcp6", true}}) {
-        std::ifstream in(table);
-        std::string line, listening;
-        if (!std::getline(in, line)) continue;
-        listening = line + "\n";  // the header, which the parser expects
-        while (std::getline(in, line)) {
-            std::istringstream fields(line);
-            std::string slot, local, remote, state;
-            if (!(fields >> slot >> local >> remote >> state) || state != "0A") break;
-            listening += line + "\n";
-        }
-        for (const auto& socket : procfs::parse_tcp_table(listening, ipv6))
-            if (socket.state == TcpState::listen && socket.local.port == port)
-                longest = std::max(longest, socket.rx_queue);
-    }
+    for (const auto& socket : procfs::read_listening_sockets())
+        if (socket.local.port == port) longest = std::max(longest, socket.rx_queue);
     return longest;
 }
 

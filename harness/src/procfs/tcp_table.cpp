@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <system_error>
 
@@ -217,6 +218,23 @@ std::vector<TcpSocket> read_tcp_sockets(const std::filesystem::path& proc_root) 
         throw std::system_error(error, std::generic_category(), "read " + tcp6.string());
     }
     append_rows(text, true, sockets);
+    return sockets;
+}
+
+std::vector<TcpSocket> read_listening_sockets(const std::filesystem::path& proc_root) {
+    std::vector<TcpSocket> sockets;
+    for (const auto& [table, ipv6] : {std::pair{"tcp", false}, std::pair{"tcp6", true}}) {
+        std::ifstream in(proc_root / "net" / table);
+        std::string line, listening;
+        if (!std::getline(in, line)) continue;  // tcp6 is missing when IPv6 is disabled
+        listening = line + "\n";                // the header, which the parser expects
+        while (std::getline(in, line)) {
+            Fields fields(line);
+            if (!fields.skip(3) || fields.next() != std::optional<std::string_view>("0A")) break;
+            listening += line + "\n";
+        }
+        append_rows(listening, ipv6, sockets);
+    }
     return sockets;
 }
 
