@@ -100,9 +100,6 @@ int run_bench(const BenchOptions& options, const Kit& kit) {
     // Before any thread starts, so that Ctrl-C reaches the thread that stops the servers.
     stop_servers_on_interrupt();
     const Mode mode = parse_mode(options.mode);
-    if (mode == Mode::conn && !(options.seconds > 0 && options.seconds <= 3600))
-        throw UsageError(fmt::format("--seconds wants a duration above 0 and up to 3600 (got {})",
-                                     options.seconds));
     std::optional<Protocol> forced;
     if (!options.protocol.empty()) {
         forced = parse_protocol(options.protocol);
