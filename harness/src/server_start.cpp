@@ -5,12 +5,10 @@
 #include <fmt/format.h>
 
 #include "procfs/process_table.hpp"
-#include "procfs/tcp_table.hpp"
+#include "procfs/sock_diag.hpp"
 
 namespace labcheck {
 namespace {
-
-using procfs::TcpState;
 
 // LISTEN sockets held by the server's tree, by port.
 std::vector<std::uint16_t> listening_ports(const ServerView& view) {
@@ -18,9 +16,8 @@ std::vector<std::uint16_t> listening_ports(const ServerView& view) {
     for (const auto& [pid, inodes] : view.snapshot().sockets)
         held.insert(held.end(), inodes.begin(), inodes.end());
     std::vector<std::uint16_t> ports;
-    for (const auto& socket : procfs::read_tcp_sockets())
-        if (socket.state == TcpState::listen &&
-            std::find(held.begin(), held.end(), socket.inode) != held.end())
+    for (const auto& socket : procfs::listening_tcp_sockets())
+        if (std::find(held.begin(), held.end(), socket.inode) != held.end())
             ports.push_back(socket.local.port);
     return ports;
 }
@@ -43,9 +40,8 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
     bool listening = poll_until(deadline, [&] {
         if (tripped()) return true;
         bool has_listen_row = false;
-        for (const auto& socket : procfs::read_tcp_sockets())
-            if (socket.state == TcpState::listen && socket.local.port == view.port())
-                has_listen_row = true;
+        for (const auto& socket : procfs::listening_tcp_sockets())
+            if (socket.local.port == view.port()) has_listen_row = true;
         if (has_listen_row && !view.snapshot().listeners().empty()) return true;
         if (auto status = server.wait_status(); status && server.tree().empty()) {
             if (tripped()) return true;  // killed by the watchdog, not by its own bug

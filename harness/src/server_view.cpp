@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "procfs/children.hpp"
+#include "procfs/sock_diag.hpp"
 
 namespace labcheck {
 
@@ -100,16 +101,14 @@ Snapshot ServerView::snapshot() const {
         result.processes.push_back(*process);
         result.sockets[pid] = procfs::socket_inodes_of(pid);
     }
-    for (auto& socket : procfs::read_tcp_sockets())
-        if (socket.local.port == port_) result.tcp.push_back(std::move(socket));
+    result.tcp = procfs::tcp_sockets_on_port(port_);
     return result;
 }
 
 std::optional<pid_t> find_listening_process(std::uint16_t port) {
     std::vector<pid_t> holders;
-    for (const auto& socket : procfs::read_tcp_sockets()) {
-        if (socket.state != TcpState::listen || socket.local.port != port || socket.inode == 0)
-            continue;
+    for (const auto& socket : procfs::listening_tcp_sockets()) {
+        if (socket.local.port != port || socket.inode == 0) continue;
         for (pid_t pid : procfs::find_holders_anywhere(socket.inode)) holders.push_back(pid);
     }
     for (pid_t pid : holders) {

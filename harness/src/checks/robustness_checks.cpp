@@ -11,8 +11,10 @@
 #include "byte_diff.hpp"
 #include "check_failure.hpp"
 #include "check_observer.hpp"
+#include "checks/flow_probes.hpp"
 #include "checks/probes.hpp"
 #include "os/unique_fd.hpp"
+#include "procfs/tcp_table.hpp"
 #include "server_process.hpp"
 
 namespace labcheck {
@@ -42,30 +44,36 @@ std::string client_reset(CheckContext& context) {
     // of our data still to echo, so the RST reaches it mid-stream, every time.
     const std::string block(64 * 1024, 'r');
     auto both_backed_up = [&] {
-        bool server_stuck = false, client_stuck = false;
-        for (const auto& socket : procfs::read_tcp_sockets()) {
-            if (socket.local.port == context.port && socket.remote.port == client.local_port())
-                server_stuck = socket.tx_queue > 0;
-            if (socket.local.port == client.local_port() && socket.remote.port == context.port)
-                client_stuck = socket.tx_queue > 0 && socket.rx_queue > 0;
-        }
-        return server_stuck && client_stuck;
+        const Flow flow = read_flow(context, client.local_port());
+        return flow.server_tx > 0 && flow.client_tx > 0 && flow.client_rx > 0;
     };
+    // A server that echoes as it reads backs up once the kernel's buffers are full; one
+    // that has taken in more than all of them can hold is keeping what it reads (or
+    // dropping it). Stop there rather than flood the loopback for the whole budget.
     constexpr Millis kFillBudget{8000};
+    const std::optional<std::size_t> all_buffers = procfs::tcp_buffer_ceiling();
+    std::size_t sent = 0;
     bool backed_up = poll_until(
         Deadline::after(kFillBudget),
         [&] {
             // As much as the socket takes now (the kernel's buffers grow as we go).
-            for (int chunk = 0; chunk < 64 && client.send_some(block) > 0; ++chunk) {
+            for (int chunk = 0; chunk < 64; ++chunk) {
+                std::size_t taken = client.send_some(block);
+                if (taken == 0) break;
+                sent += taken;
             }
-            return both_backed_up();
+            return both_backed_up() || (all_buffers && sent > *all_buffers);
         },
         Millis(5));
-    if (!backed_up)
+    if (!backed_up || !both_backed_up())
         throw CheckFailure(fmt::format(
-            "sent data for {} ms without reading the echo, yet the server's replies never backed "
-            "up: is it echoing at all? (see the echo check)",
-            kFillBudget.count()));
+            "sent {:.1f} MiB without reading the echo ({}), yet the server's replies never backed "
+            "up: it does not send back what it reads as it reads it (see the echo check)",
+            static_cast<double>(sent) / (1024 * 1024),
+            backed_up
+                ? fmt::format("more than the kernel's buffers at both ends can hold, {:.0f} MiB",
+                              static_cast<double>(*all_buffers) / (1024 * 1024))
+                : fmt::format("for {} ms", kFillBudget.count())));
     client.abort();
     let_children_finish(context);
 

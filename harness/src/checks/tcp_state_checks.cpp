@@ -24,6 +24,7 @@
 #include "checks/probes.hpp"
 #include "os/errors.hpp"
 #include "os/unique_fd.hpp"
+#include "procfs/sock_diag.hpp"
 #include "socket_address.hpp"
 
 namespace labcheck {
@@ -44,12 +45,11 @@ constexpr std::size_t kMaxClients = 40;
 
 // ------------------------------------------------------------------ what ss would show
 
-// One end of a connection: the row of /proc/net/tcp (or tcp6) whose local port is
-// `local` and whose peer port is `remote`; nullopt once the kernel keeps nothing of it.
+// One end of a connection: the socket whose local port is `local` and whose peer port
+// is `remote`; nullopt once the kernel keeps nothing of it.
 std::optional<TcpSocket> row_of(std::uint16_t local, std::uint16_t remote) {
-    for (auto& socket : procfs::read_tcp_sockets())
-        if (socket.local.port == local && socket.remote.port == remote &&
-            socket.state != TcpState::listen)
+    for (auto& socket : procfs::tcp_sockets_on_port(local))
+        if (socket.remote.port == remote && socket.state != TcpState::listen)
             return std::move(socket);
     return std::nullopt;
 }

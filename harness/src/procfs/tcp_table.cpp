@@ -238,6 +238,22 @@ std::vector<TcpSocket> read_listening_sockets(const std::filesystem::path& proc_
     return sockets;
 }
 
+std::optional<std::size_t> tcp_buffer_ceiling(const std::filesystem::path& proc_root) {
+    std::size_t one_end = 0;
+    std::string text;
+    for (const char* sysctl : {"tcp_wmem", "tcp_rmem"}) {
+        if (read_proc_file(proc_root / "sys" / "net" / "ipv4" / sysctl, text) != 0)
+            return std::nullopt;
+        Fields fields(text);  // "min default max"
+        if (!fields.skip(2)) return std::nullopt;
+        auto largest = fields.next();
+        auto bytes = largest ? parse_number<std::size_t>(*largest) : std::nullopt;
+        if (!bytes) return std::nullopt;
+        one_end += *bytes;
+    }
+    return 2 * one_end;
+}
+
 std::optional<ino_t> parse_socket_link(std::string_view link_target) {
     constexpr std::string_view prefix = "socket:[";
     if (!link_target.starts_with(prefix) || !link_target.ends_with(']')) return std::nullopt;

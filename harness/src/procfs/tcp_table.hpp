@@ -83,6 +83,12 @@ std::vector<TcpSocket> read_tcp_sockets(const std::filesystem::path& proc_root =
 // even on a machine whose table holds a hundred thousand TIME-WAIT entries.
 std::vector<TcpSocket> read_listening_sockets(const std::filesystem::path& proc_root = "/proc");
 
+// The most bytes one TCP connection can hold in the kernel's buffers: the largest send
+// buffer plus the largest receive buffer autotuning may grow a socket to (the third
+// numbers of net.ipv4.tcp_wmem and tcp_rmem), counted for both ends. Whatever a peer
+// has sent beyond this, it has read. nullopt when the sysctls cannot be read.
+std::optional<std::size_t> tcp_buffer_ceiling(const std::filesystem::path& proc_root = "/proc");
+
 // "socket:[12345]" -> 12345; anything else -> nullopt.
 std::optional<ino_t> parse_socket_link(std::string_view link_target);
 
