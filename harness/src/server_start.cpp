@@ -37,7 +37,7 @@ std::string wait_until_listening(const ServerProcess& server, const ServerView& 
         }
         return false;
     };
-    bool listening = poll_until(deadline, [&] {
+    bool listening = poll_patiently(deadline, [&] {
         if (tripped()) return true;
         bool has_listen_row = false;
         for (const auto& socket : procfs::listening_tcp_sockets())

@@ -110,6 +110,27 @@ TEST_CASE("deadline: poll_until stops as soon as the condition becomes true") {
     CHECK(Clock::now() - start < 5s);
 }
 
+TEST_CASE("deadline: poll_patiently stops as soon as the condition becomes true") {
+    int evaluations = 0;
+    const auto start = Clock::now();
+    CHECK(poll_patiently(Deadline::after(10s), [&] { return ++evaluations == 5; }));
+    CHECK(evaluations == 5);
+    CHECK(Clock::now() - start < 5s);
+}
+
+TEST_CASE("deadline: poll_patiently looks ever less often, so a lost wait costs few looks") {
+    int evaluations = 0;
+    const auto start = Clock::now();
+    CHECK_FALSE(poll_patiently(Deadline::after(1s), [&] {
+        ++evaluations;
+        return false;
+    }));
+    CHECK(Clock::now() - start >= 1s);
+    // Gaps of 2 ms up to 20 ms waited, then a tenth of the time waited, then 50 ms: about
+    // 10 + 34 + 10 looks. A busy machine only makes fewer; a fixed 2 ms would be 500.
+    CHECK(evaluations <= 70);
+}
+
 // ---------------------------------------------------------------- errors.hpp
 
 TEST_CASE("deadline: retry_on_eintr calls again after EINTR") {

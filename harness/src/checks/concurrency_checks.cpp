@@ -68,8 +68,8 @@ std::string concurrent(CheckContext& context) {
                 reply.describe_end(kAllServedWithin), stuck_in_wait(context)));
     }
     idle.abort();
-    return fmt::format(
-        "an idle client did not block another; {} clients at once were all served", kClients);
+    return fmt::format("an idle client did not block another; {} clients at once were all served",
+                       kClients);
 }
 
 // Fails at once when `client` is served by the listening process itself: then
@@ -171,7 +171,7 @@ std::string fd_hygiene(CheckContext& context) {
                              client_message(number)));
     bool handed_off = false;
     std::string problems;
-    poll_until(Deadline::after(kSettleBudget), [&] {
+    poll_patiently(Deadline::after(kSettleBudget), [&] {
         problems = descriptor_problems(context, clients, handed_off);
         return problems.empty();
     });

@@ -113,7 +113,7 @@ void expect_serving_process_settles(CheckContext& context, pid_t pid) {
         if (!process || process->is_zombie()) return true;
         return long_lived && process->state == 'S';
     };
-    if (poll_until(Deadline::after(kSettleBudget), settled)) return;
+    if (poll_patiently(Deadline::after(kSettleBudget), settled)) return;
     auto process = procfs::read_process(pid);
     throw CheckFailure(fmt::format(
         "the connection was closed properly, but pid {} that served it is still {} {} ms later: "

@@ -155,7 +155,7 @@ std::string worker_respawn(CheckContext& context) {
     Snapshot now;
     std::vector<pid_t> pool;
     auto victim_state = [&]() -> const procfs::ProcessInfo* { return now.find(victim); };
-    bool replaced = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool replaced = poll_patiently(Deadline::after(kSettleBudget), [&] {
         now = context.view.snapshot();
         pool = workers_of(now, root);
         bool fresh = std::any_of(pool.begin(), pool.end(), [&](pid_t pid) {

@@ -54,7 +54,7 @@ std::string no_zombies(CheckContext& context) {
     for (int i = 1; i <= 3; ++i)
         converse(context, fmt::format("client {} of 3", i), client_message(i));
     Snapshot snapshot;
-    bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool clean = poll_patiently(Deadline::after(kSettleBudget), [&] {
         snapshot = context.view.snapshot();
         return beyond_baseline(context, snapshot).empty();
     });
@@ -70,7 +70,7 @@ class StoppedProcess {
         if (send_signal(pid_, SIGSTOP) != 0)
             throw CheckSkipped(
                 fmt::format("labcheck may not stop pid {} (it belongs to another user)", pid_));
-        poll_until(Deadline::after(kSettleBudget), [&] {
+        poll_patiently(Deadline::after(kSettleBudget), [&] {
             auto process = procfs::read_process(pid_);
             return !process || process->state == 'T';
         });
@@ -140,7 +140,7 @@ std::string zombie_burst(CheckContext& context) {
         client.receive_until_eof(64 * 1024, leaving);
         client.close_gracefully();
     }
-    bool all_exited = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool all_exited = poll_patiently(Deadline::after(kSettleBudget), [&] {
         return std::all_of(children.begin(), children.end(), gone_or_zombie);
     });
     if (!all_exited)
@@ -151,7 +151,7 @@ std::string zombie_burst(CheckContext& context) {
     stopped.resume();
 
     Snapshot snapshot;
-    bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool clean = poll_patiently(Deadline::after(kSettleBudget), [&] {
         snapshot = context.view.snapshot();
         return new_zombies(context, snapshot).empty();
     });
@@ -187,12 +187,13 @@ std::string accept_after_signal(CheckContext& context) {
     one.push_back(connect_and_echo(context, "client 1", client_message(1)));
     pid_t serving = children_created_for(context, one).front();
 
-    if (!poll_until(Deadline::after(kSettleBudget), [&] { return blocked_in_syscall(listener); }))
+    if (!poll_patiently(Deadline::after(kSettleBudget),
+                        [&] { return blocked_in_syscall(listener); }))
         throw CheckSkipped(fmt::format("pid {} never settled into a blocking call", listener));
     one.front().shutdown_write();
     one.front().receive_until_eof(64 * 1024, Deadline::after(kReplyBudget));
     one.front().close_gracefully();
-    poll_until(Deadline::after(kSettleBudget), [&] { return departed(serving); });
+    poll_patiently(Deadline::after(kSettleBudget), [&] { return departed(serving); });
 
     try {
         converse(context, "client 2, after client 1's child exited", client_message(2));

@@ -100,7 +100,7 @@ std::string restart(CheckContext& context) {
         client.receive_until_eof(64 * 1024, Deadline::after(kReplyBudget));
         client.close_gracefully();
     }
-    bool time_wait = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool time_wait = poll_patiently(Deadline::after(kSettleBudget), [&] {
         return context.view.snapshot().count_in_state(TcpState::time_wait) > 0;
     });
     if (!time_wait)
@@ -147,7 +147,7 @@ std::string shutdown(CheckContext& context) {
                               "sigaction() that lets the accept loop end."
                             : ""));
     std::vector<pid_t> left;
-    bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool clean = poll_patiently(Deadline::after(kSettleBudget), [&] {
         left = server.tree();
         return left.empty();
     });
@@ -171,7 +171,7 @@ std::string close_wait(CheckContext& context) {
         let_children_finish(context);
     }
     Snapshot snapshot;
-    bool clean = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool clean = poll_patiently(Deadline::after(kSettleBudget), [&] {
         snapshot = context.view.snapshot();
         return snapshot.count_in_state(TcpState::close_wait) == 0;
     });

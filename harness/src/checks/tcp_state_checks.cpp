@@ -191,7 +191,7 @@ std::string time_wait_server(CheckContext& context) {
     client.close_gracefully();  // labcheck's FIN answers the server's: its end enters TIME-WAIT
 
     std::optional<TcpSocket> server;
-    bool time_wait = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool time_wait = poll_patiently(Deadline::after(kSettleBudget), [&] {
         server = row_of(context.port, port);
         return server && server->state == TcpState::time_wait;
     });
@@ -235,7 +235,7 @@ std::string close_wait_leak(CheckContext& context) {
             quote_bytes(command), received_text(context, command, reply), what_happened,
             ss_pair(context.port, port)));
     };
-    if (!poll_until(Deadline::after(kSettleBudget), in_close_wait))
+    if (!poll_patiently(Deadline::after(kSettleBudget), in_close_wait))
         throw closed(
             fmt::format("After {} ms the server's end of the connection is {}, not CLOSE-WAIT.",
                         kSettleBudget.count(), state_of(server)));
@@ -289,7 +289,7 @@ std::string server_reset(CheckContext& context) {
 
     // An RST ends both ends at once: neither keeps the connection, in TIME-WAIT or otherwise.
     std::optional<TcpSocket> server, ours;
-    bool forgotten = poll_until(Deadline::after(kSettleBudget), [&] {
+    bool forgotten = poll_patiently(Deadline::after(kSettleBudget), [&] {
         server = row_of(context.port, port);
         ours = row_of(port, context.port);
         return !server && !ours;
@@ -448,8 +448,8 @@ std::string backlog_full(CheckContext& context) {
 
     // After the stall the server accepts again: the queue empties, a new client is served.
     unsigned long waiting = queued;
-    if (!poll_until(Deadline(stall_ends.at() + kSettleBudget),
-                    [&] { return (waiting = accept_queue(context.port)) == 0; }))
+    if (!poll_patiently(Deadline(stall_ends.at() + kSettleBudget),
+                        [&] { return (waiting = accept_queue(context.port)) == 0; }))
         throw CheckFailure(fmt::format(
             "{}: the queue filled at {} and client {}'s SYN was dropped, as it should. But {} ms "
             "after the stall should have ended, {} connection(s) still wait in the accept queue "

@@ -221,8 +221,8 @@ void leave(std::vector<Connection>& clients, std::string_view round) {
 void await_idle_threads(const CheckContext& context, pid_t server, const std::vector<pid_t>& idle,
                         std::string_view what) {
     std::vector<pid_t> now;
-    if (poll_until(Deadline::after(kSettleBudget),
-                   [&] { return (now = live_threads(context, server)).size() <= idle.size(); }))
+    if (poll_patiently(Deadline::after(kSettleBudget),
+                       [&] { return (now = live_threads(context, server)).size() <= idle.size(); }))
         return;
     std::vector<pid_t> extra;
     for (pid_t tid : now)
@@ -364,7 +364,7 @@ class StoppedServer {
             }
             stopped_.push_back(pid);
         }
-        poll_until(Deadline::after(kSettleBudget), [&] {
+        poll_patiently(Deadline::after(kSettleBudget), [&] {
             for (pid_t pid : stopped_)
                 for (pid_t tid : procfs::thread_ids(pid)) {
                     auto info = procfs::read_process(tid, tasks_of(pid));
@@ -412,7 +412,7 @@ std::string broken_pipe(CheckContext& context) {
         auto client = Connection::open(context.host, context.port, deadline);
         client.send_all(std::string(kPayload, 'p'), deadline);
         client.shutdown_write();
-        bool fin_arrived = poll_until(Deadline::after(kSettleBudget), [&] {
+        bool fin_arrived = poll_patiently(Deadline::after(kSettleBudget), [&] {
             auto side = context.view.snapshot().server_side_of(client.local_port());
             return side && side->state == procfs::TcpState::close_wait;
         });
@@ -425,7 +425,7 @@ std::string broken_pipe(CheckContext& context) {
     // The server now accepts that connection, reads the data and writes its echo,
     // into a reset connection. Wait until it has taken the connection and closed it
     // (or died), so that the next client cannot slip in first.
-    poll_until(Deadline::after(kSettleBudget), [&] {
+    poll_patiently(Deadline::after(kSettleBudget), [&] {
         auto process = procfs::read_process(listener);
         if (!process || process->is_zombie()) return true;
         auto snapshot = context.view.snapshot();
