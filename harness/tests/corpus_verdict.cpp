@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
         target = fmt::format("--port {} -- '{}' {}", port, server.string(), port);
     }
     auto [status, output] =
-        verdict::run(fmt::format("'{}' check {} --format json {}", labcheck.string(), lab, target));
+        verdict::run(fmt::format("'{}' check {} --format json {} {}", labcheck.string(), lab,
+                                 verdict::own_user_option(), target));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);

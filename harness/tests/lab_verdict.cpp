@@ -70,9 +70,9 @@ int main(int argc, char** argv) {
 
     verdict::PrivateCopy copy(fs::absolute(argv[2]),
                               fmt::format("{}-{}-{}", spec.id, mode, getpid()));
-    auto [status, output] =
-        verdict::run(fmt::format("'{}' check '{}' --format json --server '{}'", labcheck.string(),
-                                 fs::absolute(lab_folder).string(), copy.path().string()));
+    auto [status, output] = verdict::run(fmt::format(
+        "'{}' check '{}' --format json {} --server '{}'", labcheck.string(),
+        fs::absolute(lab_folder).string(), verdict::own_user_option(), copy.path().string()));
     nlohmann::json report;
     try {
         report = nlohmann::json::parse(output);

@@ -42,6 +42,17 @@ inline std::vector<pid_t> leftovers(const fs::path& server) {
     return found;
 }
 
+// As root, labcheck runs the server as an unprivileged user, and RLIMIT_NPROC counts
+// that user's processes across the machine: tests running side by side as the same
+// user would eat into each other's cap (a corpus server piling up zombies makes a
+// neighbour's fork() fail). Each verdict driver takes a uid of its own, from a free
+// range without passwd entries, as `labcheck grade` does for its job slots; the pid
+// keeps drivers running at the same time apart. Empty when not root.
+inline std::string own_user_option() {
+    if (geteuid() != 0) return {};
+    return fmt::format("--user {}", 62000 + getpid() % 3000);
+}
+
 // Runs the command, returns (exit status, stdout).
 inline std::pair<int, std::string> run(const std::string& command) {
     std::string output;
