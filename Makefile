@@ -2,6 +2,8 @@
 #   make check LAB=01            build, then check your lab 01 server
 #   make progress                where you stand, lab by lab
 #   make watch LAB=01            rebuild and recheck lab 01 on every save
+#   make observe LAB=04          watch your lab 04 server live (q to stop)
+#   make bench LAB=05            measure your lab 05 server under load
 #   make test                    every test of the kit
 # Everything builds with CMake in build/; missing Debian packages are installed first.
 
@@ -25,7 +27,7 @@ LAB_FOLDER = $(notdir $(firstword $(wildcard labs/$(LAB) labs/$(LAB)-* labs/0$(L
 LAB_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard labs/$(LAB_FOLDER)/server.cpp),lab-$(LAB_FOLDER)))
 SOLUTION_TARGET = $(if $(LAB_FOLDER),$(if $(wildcard solutions/$(LAB_FOLDER)/server.cpp),solution-$(LAB_FOLDER)))
 
-.PHONY: all deps configure harness check check-solution progress watch test sanitize list hint \
+.PHONY: all deps configure harness check check-solution progress watch observe bench test sanitize list hint \
         diagrams traces gradescope clean help
 
 # Quiet when all is well; the compiler's warnings and errors when not.
@@ -54,6 +56,8 @@ help:
 	@echo "make progress             where you stand: every lab built and checked, one line each"
 	@echo "make watch LAB=01         rebuild and recheck lab 01 each time you save its server.cpp (ONLY=...)"
 	@echo "make hint LAB=01 CHECK=eof [LEVEL=2]  a hint, level by level"
+	@echo "make observe LAB=04       your lab 04 server live: its processes, sockets and TCP states (q to stop)"
+	@echo "make bench LAB=05 [ARGS=\"--mode stream\"]  your lab 05 server under load: connections/s, latency, MB/s"
 	@echo "make test                 run every test (unit, corpus, labs, diagrams)"
 	@echo "make diagrams             render diagrams/*.dot and *.msc to the SVGs beside them"
 	@echo "make traces               draw the example traces in diagrams/traces (labcheck --trace)"
@@ -98,6 +102,20 @@ progress: harness
 watch: harness
 	$(call need_lab,watch)
 	@$(LABCHECK) watch $(LAB) $(if $(ONLY),--only $(ONLY)) $(ARGS)
+
+# Your lab's server, live (q or Ctrl-C to stop): labcheck observe.
+observe: harness
+	$(call need_lab,observe)
+	$(if $(LAB_TARGET),$(call build_quietly,$(BUILD),$(LAB_TARGET)))
+	@$(LABCHECK) observe $(LAB) $(ARGS)
+
+# Your lab's server under load: labcheck bench (ARGS="--mode stream", "--ceiling", ...).
+# The kit's fastest server is built too, for --ceiling to compare against.
+FASTEST_TARGET = $(patsubst solutions/%/server.cpp,solution-%,$(wildcard solutions/10-*/server.cpp))
+bench: harness
+	$(call need_lab,bench)
+	$(call build_quietly,$(BUILD),$(LAB_TARGET) $(FASTEST_TARGET))
+	@$(LABCHECK) bench $(LAB) $(ARGS)
 
 list: harness
 	@$(LABCHECK) list

@@ -262,7 +262,10 @@ int main(int argc, char** argv) {
             pollfd waiting{listener.get(), POLLIN, 0};
             int ready = ppoll(&waiting, 1, nullptr, &old_mask);
             if (ready < 0 && errno != EINTR) check(ready, "ppoll");
-            if (child_exited) {
+            // Lab 05, Step 4: reap also whenever ppoll() returned without waiting (it
+            // runs a handler only when it had to wait): under load, SIGCHLD would stay
+            // pending and the zombies pile up.
+            if (child_exited || ready > 0) {
                 child_exited = 0;  // cleared before reaping, so no exit goes unseen
                 reap_children(children);
             }

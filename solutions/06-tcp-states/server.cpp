@@ -383,8 +383,11 @@ int main(int argc, char** argv) {
             timespec left = time_left(accept_again_at);
             int ready = ppoll(waiting, 2, stalled ? &left : nullptr, &old_mask);
             if (ready < 0 && errno != EINTR) check(ready, "ppoll");
-            if (child_exited) {
-                child_exited = 0;
+            // Lab 05, Step 4: reap also whenever ppoll() returned without waiting (it
+            // runs a handler only when it had to wait): under load, SIGCHLD would stay
+            // pending and the zombies pile up.
+            if (child_exited || ready > 0) {
+                child_exited = 0;  // cleared before reaping, so no exit goes unseen
                 reap_children(children);
             }
             if (ready <= 0 || stop_requested) continue;
