@@ -13,9 +13,11 @@ command -v stress-ng >/dev/null || { echo "corpus_under_load: needs stress-ng (s
 stress-ng --cpu "$(nproc)" --timeout 0 --quiet &
 stress_pid=$!
 ctest_pid=
+# Every kill may find its process gone already: under `set -e` a failed kill would end
+# this function before stress-ng is stopped, and leave it loading the machine.
 stop_stress() {
-  [[ -n $ctest_pid ]] && kill "$ctest_pid" 2>/dev/null
-  kill "$stress_pid" 2>/dev/null
+  if [[ -n $ctest_pid ]]; then kill "$ctest_pid" 2>/dev/null || true; fi
+  kill "$stress_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap stop_stress EXIT
