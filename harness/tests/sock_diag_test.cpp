@@ -20,6 +20,7 @@
 #include "os/unique_fd.hpp"
 #include "procfs/sock_diag.hpp"
 #include "procfs/tcp_table.hpp"
+#include "socket_address.hpp"
 #include "temp_dir.hpp"
 
 using namespace labcheck;
@@ -51,20 +52,10 @@ struct DualStackListener {
 UniqueFd connect_ipv4(std::uint16_t port) {
     UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(client);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    REQUIRE(::connect(client.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) ==
-            0);
+    sockaddr_storage address{};
+    const socklen_t length = make_address("127.0.0.1", port, address);
+    REQUIRE(::connect(client.get(), reinterpret_cast<const sockaddr*>(&address), length) == 0);
     return client;
-}
-
-std::uint16_t local_port(int fd) {
-    sockaddr_in address{};
-    socklen_t length = sizeof address;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    return ntohs(address.sin_port);
 }
 
 void send_all(int fd, std::size_t bytes) {
@@ -149,7 +140,7 @@ TEST_CASE("sock_diag: one connection is found by its two ports, from either end"
     const UniqueFd served(::accept4(listener.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
     REQUIRE(served);
     send_all(client.get(), 700);
-    const std::uint16_t client_port = local_port(client.get());
+    const std::uint16_t client_port = local_port_of(client.get());
 
     std::optional<TcpSocket> server_end;
     REQUIRE(poll_until(Deadline::after(Millis(5000)), [&] {
