@@ -53,6 +53,7 @@ std::string client_reset(CheckContext& context) {
     constexpr Millis kFillBudget{8000};
     const std::optional<std::size_t> all_buffers = procfs::tcp_buffer_ceiling();
     std::size_t sent = 0;
+    bool over_buffers = false;
     bool backed_up = poll_until(
         Deadline::after(kFillBudget),
         [&] {
@@ -62,15 +63,17 @@ std::string client_reset(CheckContext& context) {
                 if (taken == 0) break;
                 sent += taken;
             }
-            return both_backed_up() || (all_buffers && sent > *all_buffers);
+            if (both_backed_up()) return true;
+            over_buffers = all_buffers && sent > *all_buffers;
+            return over_buffers;
         },
         Millis(5));
-    if (!backed_up || !both_backed_up())
+    if (!backed_up || over_buffers)
         throw CheckFailure(fmt::format(
             "sent {:.1f} MiB without reading the echo ({}), yet the server's replies never backed "
             "up: it does not send back what it reads as it reads it (see the echo check)",
             static_cast<double>(sent) / (1024 * 1024),
-            backed_up
+            over_buffers
                 ? fmt::format("more than the kernel's buffers at both ends can hold, {:.0f} MiB",
                               static_cast<double>(*all_buffers) / (1024 * 1024))
                 : fmt::format("for {} ms", kFillBudget.count())));
