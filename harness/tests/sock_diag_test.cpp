@@ -7,15 +7,20 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "labcheck_process.hpp"
 #include "os/deadline.hpp"
 #include "os/unique_fd.hpp"
 #include "procfs/sock_diag.hpp"
@@ -190,4 +195,31 @@ TEST_CASE("procfs: tcp_buffer_ceiling adds the largest send and receive buffers,
         std::ofstream(proc.path() / "sys/net/ipv4/tcp_wmem") << "4096 16384\n";
         CHECK_FALSE(tcp_buffer_ceiling(proc.path()));
     }
+}
+
+// Where sock_diag is missing, labcheck reads /proc/net/tcp instead: LABCHECK_NO_SOCK_DIAG
+// takes that path on purpose, and the verdicts must not change, in either direction.
+TEST_CASE("sock_diag: without it, the checks that read TCP sockets judge the same") {
+    const std::map<std::string, std::string> proc_only{{"LABCHECK_NO_SOCK_DIAG", "1"}};
+    const std::string checks = "listens,eof,no-zombies,close-wait,restart";
+
+    LabcheckProcess correct({"check", "05", "--server", CORRECT_SERVER, "--only", checks},
+                            proc_only);
+    auto status = correct.wait_exit(Deadline::after(Millis(60000)));
+    REQUIRE(status.has_value());
+    INFO(correct.output());
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+
+    LabcheckProcess never_reaps(
+        {"check", "05", "--server", NO_REAPING_SERVER, "--only", checks, "--format", "json"},
+        proc_only);
+    status = never_reaps.wait_exit(Deadline::after(Millis(60000)));
+    REQUIRE(status.has_value());
+    INFO(never_reaps.output());
+    CHECK(WEXITSTATUS(*status) == 1);
+    const auto report = nlohmann::json::parse(never_reaps.output());
+    for (const auto& check : report["checks"])
+        CHECK_MESSAGE(check["status"] == (check["id"] == "no-zombies" ? "fail" : "pass"),
+                      check["id"]);
 }
