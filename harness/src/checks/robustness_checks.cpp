@@ -42,14 +42,17 @@ std::string client_reset(CheckContext& context) {
     // fill its send queue (we do not read), and our data waits unacknowledged
     // (it has stopped reading). The server is then blocked in write() with more
     // of our data still to echo, so the RST reaches it mid-stream, every time.
+    // "It has stopped reading" is our own socket refusing more, not a look at the
+    // queues alone: a server that reads on regardless can still show a few bytes in
+    // flight at the moment we look.
     const std::string block(64 * 1024, 'r');
     auto both_backed_up = [&] {
         const Flow flow = read_flow(context, client.local_port());
         return flow.server_tx > 0 && flow.client_tx > 0 && flow.client_rx > 0;
     };
     // A server that echoes as it reads backs up once the kernel's buffers are full; one
-    // that has taken in more than all of them can hold is keeping what it reads (or
-    // dropping it). Stop there rather than flood the loopback for the whole budget.
+    // that has taken in more than all of them can hold keeps what it reads in its own
+    // memory (or drops it). Stop there rather than flood the loopback for the budget.
     constexpr Millis kFillBudget{8000};
     const std::optional<std::size_t> all_buffers = procfs::tcp_buffer_ceiling();
     std::size_t sent = 0;
@@ -58,20 +61,22 @@ std::string client_reset(CheckContext& context) {
         Deadline::after(kFillBudget),
         [&] {
             // As much as the socket takes now (the kernel's buffers grow as we go).
-            for (int chunk = 0; chunk < 64; ++chunk) {
+            bool refused = false;
+            for (int chunk = 0; chunk < 64 && !refused; ++chunk) {
                 std::size_t taken = client.send_some(block);
-                if (taken == 0) break;
+                refused = taken == 0;
                 sent += taken;
             }
-            if (both_backed_up()) return true;
+            if (refused && both_backed_up()) return true;
             over_buffers = all_buffers && sent > *all_buffers;
             return over_buffers;
         },
         Millis(5));
     if (!backed_up || over_buffers)
         throw CheckFailure(fmt::format(
-            "sent {:.1f} MiB without reading the echo ({}), yet the server's replies never backed "
-            "up: it does not send back what it reads as it reads it (see the echo check)",
+            "sent {:.1f} MiB without reading the echo ({}), yet the server never stopped reading: "
+            "it does not send back what it reads as it reads it (see the echo check), or it keeps "
+            "what it cannot send in a buffer without limit (see flood-no-read)",
             static_cast<double>(sent) / (1024 * 1024),
             over_buffers
                 ? fmt::format("more than the kernel's buffers at both ends can hold, {:.0f} MiB",
