@@ -65,11 +65,11 @@ inline bool write_some(Client& client) {
     return true;
 }
 
-// Reads what is there (until EAGAIN, EOF or a full buffer) into `unsent`, swapcased.
-// false when the connection is gone.
-inline bool read_some(Client& client) {
+// Reads what is there (until EAGAIN, EOF or `limit` bytes waiting to go back) into
+// `unsent`, swapcased. false when the connection is gone.
+inline bool read_some(Client& client, std::size_t limit = kMaxUnsent) {
     std::array<char, kReadSize> buffer;
-    while (client.reading && client.unsent.size() < kMaxUnsent) {
+    while (client.reading && client.unsent.size() < limit) {
         const ssize_t n = ::read(client.fd.get(), buffer.data(), buffer.size());
         if (n < 0) return would_block();
         if (n == 0) {
