@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Do the corpus verdicts hold with both cores busy? Runs every corpus test ROUNDS
-# times, three at a time per core as `make test` does, while stress-ng keeps the
-# CPUs loaded, and counts verdicts that changed.
+# times, three at a time per core (one more than `make test` runs), while stress-ng
+# keeps the CPUs loaded, and counts verdicts that changed.
 # usage: harness/bench/corpus_under_load.sh [BUILD_DIR] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
