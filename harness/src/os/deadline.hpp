@@ -35,16 +35,27 @@ class Deadline {
     Clock::time_point at_;
 };
 
+namespace detail {
+// Re-tests `condition` until it holds (true) or the deadline passes (false), sleeping
+// gap(time waited so far) between two tests.
+template <typename Condition, typename Gap>
+bool poll_with_gaps(const Deadline& deadline, Condition condition, Gap gap) {
+    const auto start = Clock::now();
+    for (;;) {
+        if (condition()) return true;
+        if (deadline.expired()) return false;
+        const auto waited = std::chrono::duration_cast<Millis>(Clock::now() - start);
+        std::this_thread::sleep_for(std::min(gap(waited), deadline.remaining()));
+    }
+}
+}  // namespace detail
+
 // Re-tests `condition` every `interval` until it returns true (then true) or the
 // deadline passes (then false). The interval is the sampling rate of a state we
 // cannot be notified about (/proc), never a guess at how long something takes.
 template <typename Condition>
 bool poll_until(const Deadline& deadline, Condition condition, Millis interval = Millis(2)) {
-    for (;;) {
-        if (condition()) return true;
-        if (deadline.expired()) return false;
-        std::this_thread::sleep_for(std::min(interval, deadline.remaining()));
-    }
+    return detail::poll_with_gaps(deadline, condition, [&](Millis) { return interval; });
 }
 
 // For a state the server settles into and then stays in (its children reaped, a socket
@@ -54,14 +65,9 @@ bool poll_until(const Deadline& deadline, Condition condition, Millis interval =
 // there costs some seventy looks at /proc in 2 s instead of a thousand.
 template <typename Condition>
 bool poll_patiently(const Deadline& deadline, Condition condition) {
-    const auto start = Clock::now();
-    for (;;) {
-        if (condition()) return true;
-        if (deadline.expired()) return false;
-        const auto waited = std::chrono::duration_cast<Millis>(Clock::now() - start);
-        const Millis gap = std::clamp(waited / 10, Millis(2), Millis(50));
-        std::this_thread::sleep_for(std::min(gap, deadline.remaining()));
-    }
+    return detail::poll_with_gaps(deadline, condition, [](Millis waited) {
+        return std::clamp(waited / 10, Millis(2), Millis(50));
+    });
 }
 
 }  // namespace labcheck
